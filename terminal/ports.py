@@ -1,0 +1,146 @@
+"""What the core needs from the world, as small ports. ``drivers/`` implements each of them.
+
+Each port is a ``typing.Protocol``: the core depends on the shape, never on a library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from terminal.money import TaxClass
+
+TenderKind = Literal["cash", "transit_ic", "emoney", "credit", "qr", "points"]
+TENDER_KINDS: tuple[TenderKind, ...] = ("cash", "transit_ic", "emoney", "credit", "qr", "points")
+PAYMENT_TERMINAL_KINDS: tuple[TenderKind, ...] = ("transit_ic", "emoney", "credit")
+
+
+class Clock(Protocol):
+    """The terminal clock: an aware datetime (with offset)."""
+
+    def now(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CardTapped:
+    idm: bytes
+    pmm: bytes
+    system_code: int
+    reader: str
+
+
+@dataclass(frozen=True, slots=True)
+class CardRemovedEvent:
+    reader: str
+
+
+CardEvent = CardTapped | CardRemovedEvent
+
+
+class CardReader(Protocol):
+    """A FeliCa reader. ``poll`` waits at most ``timeout`` seconds for the next event."""
+
+    name: str
+
+    def poll(self, timeout: float) -> CardEvent | None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentResult:
+    """What a payment terminal or QR gateway answered (modeled on UnifiedPOS CAT)."""
+
+    approved: bool
+    amount: int
+    kind: TenderKind
+    approval_code: str = ""
+    slip_no: str = ""
+    brand: str = ""
+    ref: str = ""
+    message: str = ""
+
+
+class PaymentTerminal(Protocol):
+    """Authorize sale, void, refund and daily log; ``prompt`` receives the terminal's messages."""
+
+    def authorize_sale(
+        self, amount: int, kind: TenderKind, ref: str, prompt: Callable[[str], None]
+    ) -> PaymentResult: ...
+
+    def void(self, slip_no: str, amount: int, kind: TenderKind) -> PaymentResult: ...
+
+    def refund(self, amount: int, kind: TenderKind, ref: str) -> PaymentResult: ...
+
+    def daily_log(self) -> DailyLog: ...
+
+    def last_result(self, ref: str) -> PaymentResult | None:
+        """The outcome of the transaction sent with ``ref``, if the terminal remembers it
+        (used to resolve a ``payment.pending`` after a crash or a dropped link)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DailyLog:
+    batch_no: str
+    count: int
+    total: int
+    by_tender: dict[str, int]
+
+
+class QrScanner(Protocol):
+    def read(self, timeout: float) -> str | None: ...
+
+
+class QrGateway(Protocol):
+    def charge(self, amount: int, customer_code: str, ref: str) -> PaymentResult: ...
+
+    def refund(self, amount: int, ref: str) -> PaymentResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptLine:
+    text: str
+    double: bool = False
+
+
+class Printer(Protocol):
+    """Prints a rendered receipt; raises a ``DeviceError`` when it cannot."""
+
+    def print_receipt(self, lines: list[ReceiptLine], qr: str | None) -> None: ...
+
+
+class CashDrawer(Protocol):
+    def open(self) -> None: ...
+
+
+class UploaderStatus(Protocol):
+    def pending(self) -> int: ...
+
+    def last_success(self) -> datetime | None: ...
+
+    def last_error(self) -> str | None: ...
+
+
+__all__ = [
+    "PAYMENT_TERMINAL_KINDS",
+    "TENDER_KINDS",
+    "CardEvent",
+    "CardReader",
+    "CardRemovedEvent",
+    "CardTapped",
+    "CashDrawer",
+    "Clock",
+    "DailyLog",
+    "PaymentResult",
+    "PaymentTerminal",
+    "Printer",
+    "QrGateway",
+    "QrScanner",
+    "ReceiptLine",
+    "TaxClass",
+    "TenderKind",
+    "UploaderStatus",
+]
