@@ -99,6 +99,8 @@ class QrGateway(Protocol):
 
     def refund(self, amount: int, ref: str) -> PaymentResult: ...
 
+    def last_result(self, ref: str) -> PaymentResult | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class ReceiptLine:

@@ -1,0 +1,54 @@
+# madoguchi — two commands on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := demo-data
+DEMO_CONFIG := kiosk_config/samples/museum-01.toml
+# System packages the test suite needs (none beyond Python yet; the device and server
+# issues add pcscd, socat, chromium, ...). As root they are installed; otherwise listed.
+APT_PACKAGES :=
+
+.PHONY: demo test test-slow test-fast lint typecheck bench system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  else echo "missing system packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+demo: $(STAMP)
+	mkdir -p $(DEMO_DIR)
+	$(BIN)/madoguchi simulate --config $(DEMO_CONFIG) --journal $(DEMO_DIR)/museum.db --sales 40 --days 1 --seed 1 --open
+	$(BIN)/madoguchi report x --journal $(DEMO_DIR)/museum.db
+	$(BIN)/madoguchi journal verify $(DEMO_DIR)/museum.db --key $(DEMO_DIR)/museum.key
+
+lint: $(STAMP)
+	$(BIN)/ruff check terminal kiosk_config drivers sync ui madoguchi tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict terminal sync kiosk_config madoguchi
+
+test: $(STAMP) system-deps lint typecheck
+	$(BIN)/pytest -m "not slow" -q
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow" -q -x
+
+test-slow: $(STAMP) system-deps
+	$(BIN)/pytest -m slow -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis
