@@ -19,7 +19,7 @@ MAX_SHOWN = 60
 def describe(value: object) -> str:
     """A short, readable rendering of a TOML value and its kind, for messages."""
     if isinstance(value, bool):
-        return f"{str(value).lower()} (true/false)"
+        return f"{str(value).lower()} (a true/false value)"
     if isinstance(value, str):
         text = repr(value)
         return (text[:MAX_SHOWN] + "...'") if len(text) > MAX_SHOWN else text

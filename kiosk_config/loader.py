@@ -131,9 +131,12 @@ def _cross_check(
     catalogue: Catalogue,
 ) -> None:
     """Rules spanning sections: tenders need their devices, points rules name real fees."""
-    for index, tender in enumerate(tenders):
+    terminal = root.data.get("terminal")
+    raw = terminal.get("tenders") if isinstance(terminal, Mapping) else None
+    for tender in tenders:
         device = TENDER_DEVICES.get(tender)
         if device is not None and device not in devices:
+            index = raw.index(tender) if isinstance(raw, list) else 0
             root.problem(
                 f"terminal.tenders[{index}]",
                 f"tender {tender!r} needs a {device} device",

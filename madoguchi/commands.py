@@ -65,7 +65,12 @@ def simulate(args: argparse.Namespace) -> int:
     from kiosk_config.loader import load_config
     from madoguchi.bootstrap import build_counter, open_journal, payment_terminal_for
     from madoguchi.simulate import (
-        SeededIds, SimClock, Simulation, journal_key_path, sim_clerks, split_sales,
+        SeededIds,
+        SimClock,
+        Simulation,
+        journal_key_path,
+        sim_clerks,
+        split_sales,
     )
 
     if args.sales < 0 or args.days < 1:
@@ -227,8 +232,12 @@ def _open_x(entries: list[Mapping[str, Any]]) -> dict[str, Any]:
 
     result = x_report(open_period(entries))
     closing = last_closing(entries)
-    previous = int(closing["body"]["grand_total"]) if closing else 0
-    result["grand_total"] = previous + int(result["total"])
+    body = closing["body"] if closing else {}
+    assert isinstance(body, Mapping)
+    previous = body.get("grand_total", 0)
+    total = result["total"]
+    assert isinstance(previous, int) and isinstance(total, int)
+    result["grand_total"] = previous + total
     return result
 
 

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from drivers.inprocess import InProcessPaymentTerminal
 from terminal.clerks import Clerk, hash_pin
 from terminal.counter import Counter
 from terminal.errors import DomainError, PaymentDeclined

@@ -144,7 +144,8 @@ class Counter:
         payment = self.payment()
         if given < payment.remaining:
             raise DomainError(
-                f"預り金が不足しています (cash given ¥{given:,} is less than ¥{payment.remaining:,} due)"
+                f"預り金が不足しています (cash given ¥{given:,} is less than "
+                f"¥{payment.remaining:,} due)"
             )
         return self.complete_sale(payment.add(cash_tender(payment.remaining, given)))
 
@@ -233,7 +234,9 @@ class Counter:
         if kind not in ("cash.float", "cash.in", "cash.out"):
             raise DomainError(f"unknown cash movement {kind!r}")
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-            raise DomainError(f"金額が不正です (amount must be a positive int of yen, got {amount!r})")
+            raise DomainError(
+                f"金額が不正です (amount must be a positive int of yen, got {amount!r})"
+            )
         if kind == "cash.out" and amount > self.x_report()["cash_expected"]:
             raise DomainError("ドロアの現金が不足しています (cash out exceeds the cash expected)")
         return self.record(kind, {"amount": amount, "clerk": self.clerk, "reason": reason})
@@ -251,7 +254,8 @@ class Counter:
             raise DomainError("練習モードはこの端末では使えません (training is disabled here)")
         self._require_no_payment("switch training mode")
         if on == self.state.training:
-            raise DomainError("既にその状態です (training mode is already %s)" % ("on" if on else "off"))
+            state = "on" if on else "off"
+            raise DomainError(f"既にその状態です (training mode is already {state})")
         kind = "training.start" if on else "training.end"
         return self.record(kind, {"clerk": self.clerk, "approved_by": approved_by})
 
@@ -261,14 +265,16 @@ class Counter:
         if day is None:
             entries = self.state.period
             report = x_report(entries)
-            report["grand_total"] = self.state.previous_grand_total + int(report["total"])
+            report["grand_total"] = self.state.previous_grand_total + _int(report["total"])
             return report
         return x_report([e.as_dict() for e in self.journal.entries()], day)
 
     def close_day(self, cash_counted: int | None) -> Entry:
         """The Z closing: refused while a sale or payment is open or in training mode."""
         if self.state.open_sale is not None:
-            raise DomainError("支払い中の取引があります (a sale is open): finish or cancel it first")
+            raise DomainError(
+                "支払い中の取引があります (a sale is open): finish or cancel it first"
+            )
         if self.state.training:
             raise DomainError("練習モード中です (training mode is on): end it first")
         if not self.state.period:
@@ -278,6 +284,12 @@ class Counter:
 
     def totals(self) -> dict[str, Any]:
         return period_totals(self.state.period)
+
+
+def _int(value: object) -> int:
+    if isinstance(value, int):
+        return value
+    raise TypeError(f"expected an int, got {value!r}")
 
 
 def _refund_total(original: Mapping[str, Any], quantities: Mapping[int, int]) -> int:

@@ -123,7 +123,9 @@ class PaymentDesk:
         if open_sale is None:
             return
         if open_sale.pending:
-            raise PaymentPending("決済結果が不明な取引があります (a payment is pending): resolve it first")
+            raise PaymentPending(
+                "決済結果が不明な取引があります (a payment is pending): resolve it first"
+            )
         for approved in list(open_sale.approved):
             self._reverse(approved)
 
@@ -154,9 +156,9 @@ class PaymentDesk:
 
     def void_tenders(self, original: Mapping[str, Any]) -> None:
         for tender in original["tenders"]:
-            if tender["kind"] in PAYMENT_TERMINAL_KINDS or tender["kind"] == "qr":
-                if int(tender["amount"]) > 0:
-                    self._reverse(tender)
+            by_device = tender["kind"] in PAYMENT_TERMINAL_KINDS or tender["kind"] == "qr"
+            if by_device and int(tender["amount"]) > 0:
+                self._reverse(tender)
 
     def daily_log(self) -> Entry:
         log = self._terminal().daily_log()

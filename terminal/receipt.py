@@ -172,6 +172,16 @@ def _tender(raw: Mapping[str, object]) -> ReceiptTender:
     )
 
 
+def _item(line: Mapping[str, object]) -> ReceiptItem:
+    return ReceiptItem(
+        name=str(line.get("name")),
+        qty=cast(int, line.get("qty")),
+        unit_price=cast(int, line.get("unit_price")),
+        amount=cast(int, line.get("amount")),
+        reduced=line.get("tax_class") == "red8",
+    )
+
+
 def build_receipt(
     body: Mapping[str, object],
     kind: str,
@@ -192,16 +202,7 @@ def build_receipt(
     if kind not in ("sale", "refund", "void"):
         raise DomainError(f"no receipt for a {kind!r} entry; only sale, refund and void")
     lines, tenders = _list(body, "lines"), _list(body, "tenders")
-    items = tuple(
-        ReceiptItem(
-            name=str(line.get("name")),
-            qty=cast(int, line.get("qty")),
-            unit_price=cast(int, line.get("unit_price")),
-            amount=cast(int, line.get("amount")),
-            reduced=line.get("tax_class") == "red8",
-        )
-        for line in lines
-    )
+    items = tuple(_item(line) for line in lines)
     rates = tuple(
         RateTotal(
             cast(TaxClass, t.get("tax_class")), cast(int, t.get("base")), cast(int, t.get("tax"))

@@ -22,6 +22,7 @@ ENVELOPE_KEYS: Final[tuple[str, ...]] = (
 SIGNED_OUT_KEYS: Final = frozenset({"hash", "sig"})
 MAX_INT: Final = 2**53
 _BAD_CHARS: Final = re.compile("[\x00\ud800-\udfff]")
+_LONG_DIGITS: Final = re.compile("[0-9]{16}")
 
 
 class CanonicalError(JournalError, ValueError):
@@ -97,6 +98,9 @@ def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
             if key in seen:
                 raise CanonicalError(f"duplicate key {key!r} in a JSON object")
             seen.add(key)
+    if not "".join(result).isascii():
+        bad = next(key for key in result if not key.isascii())
+        raise CanonicalError(f"key {bad!r} is not ASCII; journal keys are ASCII")
     return result
 
 
@@ -105,7 +109,11 @@ def _no_float(text: str) -> NoReturn:
 
 
 def loads_strict(text: str | bytes) -> object:
-    """Parse JSON rejecting duplicate keys, floats, NaN and Infinity (CanonicalError)."""
+    """Parse JSON rejecting duplicate keys, non-ASCII keys, floats, NaN and Infinity.
+
+    Raises CanonicalError. What it returns holds only str, int, bool, None, list and dict
+    with ASCII keys: ``canonical_parsed`` can skip most checks on it.
+    """
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
@@ -117,6 +125,24 @@ def loads_strict(text: str | bytes) -> object:
         )
     except json.JSONDecodeError as exc:
         raise CanonicalError(f"not valid JSON: {exc}") from exc
+
+
+def canonical_parsed(value: object) -> bytes:
+    """``canonical`` for a value returned by ``loads_strict``, checked on the output text.
+
+    The parser already excluded floats, NaN and non-ASCII keys; what is left (U+0000, huge
+    ints, lone surrogates) shows in the text as ``\\u0000``, a run of 16+ digits or an
+    encoding error. Only then is the value walked, to name the key path.
+    """
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        check_value(value)  # names the path of the lone surrogate
+        raise CanonicalError(f"not encodable as UTF-8: {exc}") from exc
+    if "\\u0000" in text or _LONG_DIGITS.search(text):
+        check_value(value)
+    return data
 
 
 def genesis_prev(terminal: str) -> str:

@@ -21,7 +21,8 @@ from terminal.journal import schema
 from terminal.journal.canonical import (
     ENVELOPE_KEYS,
     CanonicalError,
-    canonical,
+    canonical_parsed,
+    check_value,
     genesis_prev,
     loads_strict,
     unsigned_part,
@@ -75,9 +76,10 @@ class _Fail(Exception):
 
 
 def _parse(item: str | bytes | Mapping[str, object], seq: int) -> Mapping[str, object]:
-    if isinstance(item, Mapping):
-        return item
     try:
+        if isinstance(item, Mapping):
+            check_value(item)  # a caller's dict was not vetted by the parser
+            return item
         entry = loads_strict(item)
     except CanonicalError as exc:
         raise _Fail(seq, "format", f"seq {seq}: the line is not journal JSON: {exc}") from exc
@@ -121,7 +123,7 @@ class _Chain:
         if entry["prev"] != self.prev:
             raise _Fail(seq, "prev", f"seq {seq}: prev does not match the hash of seq {seq - 1}")
         try:
-            digest = hashlib.sha256(canonical(unsigned_part(entry))).hexdigest()
+            digest = hashlib.sha256(canonical_parsed(unsigned_part(entry))).hexdigest()
         except CanonicalError as exc:
             raise _Fail(seq, "format", f"seq {seq}: {exc}") from exc
         if entry["hash"] != digest:
