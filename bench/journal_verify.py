@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from terminal.day import TOKYO  # noqa: E402
-from terminal.journal import Journal, TerminalKey, verify_path  # noqa: E402
-from terminal.journal.canonical import canonical, loads_strict, unsigned_part  # noqa: E402
-from terminal.journal.keys import load_public_key  # noqa: E402
+from terminal.day import TOKYO
+from terminal.journal import Journal, TerminalKey, verify_path
+from terminal.journal.canonical import canonical, loads_strict, unsigned_part
+from terminal.journal.keys import load_public_key
 
 TARGET = 0.7
 
@@ -35,17 +35,42 @@ def sale_body(n: int) -> dict[str, object]:
     return {
         "receipt_no": f"bench-{n}",
         "lines": [
-            {"code": "ADM-G", "name": "一般入館料", "qty": 2, "unit_price": 250,
-             "tax_class": "std10", "amount": 500, "account": "14-01-01"},
-            {"code": "JUMIN", "name": "住民票の写し", "qty": 1, "unit_price": 300,
-             "tax_class": "exempt", "amount": 300, "account": "13-02-01"},
+            {
+                "code": "ADM-G",
+                "name": "一般入館料",
+                "qty": 2,
+                "unit_price": 250,
+                "tax_class": "std10",
+                "amount": 500,
+                "account": "14-01-01",
+            },
+            {
+                "code": "JUMIN",
+                "name": "住民票の写し",
+                "qty": 1,
+                "unit_price": 300,
+                "tax_class": "exempt",
+                "amount": 300,
+                "account": "13-02-01",
+            },
         ],
-        "total": 800, "rounding": "floor",
-        "taxes": [{"tax_class": "std10", "base": 500, "tax": 45},
-                  {"tax_class": "exempt", "base": 300, "tax": 0}],
-        "tenders": [{"kind": "cash", "amount": 300, "given": 1000, "change": 700},
-                    {"kind": "transit_ic", "amount": 500, "ref": f"IC{n:08d}",
-                     "approval_code": "123456", "slip_no": f"{n:06d}", "brand": "Hachica"}],
+        "total": 800,
+        "rounding": "floor",
+        "taxes": [
+            {"tax_class": "std10", "base": 500, "tax": 45},
+            {"tax_class": "exempt", "base": 300, "tax": 0},
+        ],
+        "tenders": [
+            {"kind": "cash", "amount": 300, "given": 1000, "change": 700},
+            {
+                "kind": "transit_ic",
+                "amount": 500,
+                "ref": f"IC{n:08d}",
+                "approval_code": "123456",
+                "slip_no": f"{n:06d}",
+                "brand": "Hachica",
+            },
+        ],
         "clerk": "c1",
     }
 
@@ -101,11 +126,23 @@ def main(argv: list[str] | None = None) -> int:
     raw_rate = args.n / statistics.median(raw)
     ratio = ours_rate / raw_rate
     if args.json:
-        print(json.dumps({"bench": "journal_verify", "n": args.n, "ours_per_s": ours_rate,
-                          "raw_per_s": raw_rate, "ratio": ratio, "target": TARGET}))
+        print(
+            json.dumps(
+                {
+                    "bench": "journal_verify",
+                    "n": args.n,
+                    "ours_per_s": ours_rate,
+                    "raw_per_s": raw_rate,
+                    "ratio": ratio,
+                    "target": TARGET,
+                }
+            )
+        )
     else:
-        print(f"journal_verify: ours {ours_rate:.1f}/s raw {raw_rate:.1f}/s ratio {ratio:.2f} "
-              f"(target >= {TARGET}, n={args.n})")
+        print(
+            f"journal_verify: ours {ours_rate:.1f}/s raw {raw_rate:.1f}/s ratio {ratio:.2f} "
+            f"(target >= {TARGET}, n={args.n})"
+        )
     return 0 if ratio >= TARGET else 1
 
 

@@ -22,7 +22,6 @@ ENVELOPE_KEYS: Final[tuple[str, ...]] = (
 SIGNED_OUT_KEYS: Final = frozenset({"hash", "sig"})
 MAX_INT: Final = 2**53
 _BAD_CHARS: Final = re.compile("[\x00\ud800-\udfff]")
-_LONG_DIGITS: Final = re.compile("[0-9]{16}")
 
 
 class CanonicalError(JournalError, ValueError):
@@ -72,7 +71,7 @@ def check_value(value: object, path: str = "") -> None:
     elif isinstance(value, int):
         if not -MAX_INT < value < MAX_INT:
             raise CanonicalError(f"{_where(path)}: int {value} is outside ±(2**53 - 1)")
-    elif isinstance(value, Mapping):
+    elif isinstance(value, dict):
         for key, item in value.items():
             check_value(item, _check_key(key, path))
     elif isinstance(value, list | tuple):
@@ -82,12 +81,41 @@ def check_value(value: object, path: str = "") -> None:
         _reject(value, path)
 
 
+def _plain(value: object) -> bool:
+    """Fast pre-check: True if types, ints and keys are certainly fine (strings aside)."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -MAX_INT < value < MAX_INT  # type: ignore[operator]
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str or not key.isascii() or not _plain(item):
+                return False
+        return True
+    if kind is list:
+        return all(map(_plain, value))  # type: ignore[call-overload]
+    return False
+
+
+def _encode_checked(value: object) -> bytes:
+    """Encode; U+0000 and lone surrogates show in the text, then ``check_value`` names them."""
+    text = _ENCODER.encode(value)
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        check_value(value)  # names the path of the lone surrogate
+        raise CanonicalError(f"not encodable as UTF-8: {exc}") from exc
+    if "\\u0000" in text:
+        check_value(value)
+    return data
+
+
 def canonical(value: object) -> bytes:
-    """The canonical UTF-8 bytes of ``value`` (checked first)."""
-    check_value(value)
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode("utf-8")
+    """The canonical UTF-8 bytes of ``value`` (checked: CanonicalError names the key path)."""
+    if not _plain(value):
+        check_value(value)  # raises with the path, or passes (tuples, subclasses)
+    return _encode_checked(value)
 
 
 def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -108,11 +136,27 @@ def _no_float(text: str) -> NoReturn:
     raise CanonicalError(f"number {text} is not an int; journal JSON has no floats")
 
 
+def _strict_int(digits: str) -> int:
+    value = int(digits)
+    if len(digits) > 15 and not -MAX_INT < value < MAX_INT:
+        raise CanonicalError(f"int {digits} is outside ±(2**53 - 1)")
+    return value
+
+
+_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_DECODER: Final = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates,
+    parse_float=_no_float,
+    parse_int=_strict_int,
+    parse_constant=_no_float,
+)
+
+
 def loads_strict(text: str | bytes) -> object:
     """Parse JSON rejecting duplicate keys, non-ASCII keys, floats, NaN and Infinity.
 
-    Raises CanonicalError. What it returns holds only str, int, bool, None, list and dict
-    with ASCII keys: ``canonical_parsed`` can skip most checks on it.
+    Raises CanonicalError. What it returns holds only str, int (|n| < 2**53), bool, None,
+    list and dict with ASCII keys: ``canonical_parsed`` can skip most checks on it.
     """
     if isinstance(text, bytes):
         try:
@@ -120,29 +164,15 @@ def loads_strict(text: str | bytes) -> object:
         except UnicodeDecodeError as exc:
             raise CanonicalError(f"not UTF-8: {exc}") from exc
     try:
-        return json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_float=_no_float, parse_constant=_no_float
-        )
+        return _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise CanonicalError(f"not valid JSON: {exc}") from exc
 
 
 def canonical_parsed(value: object) -> bytes:
-    """``canonical`` for a value returned by ``loads_strict``, checked on the output text.
-
-    The parser already excluded floats, NaN and non-ASCII keys; what is left (U+0000, huge
-    ints, lone surrogates) shows in the text as ``\\u0000``, a run of 16+ digits or an
-    encoding error. Only then is the value walked, to name the key path.
-    """
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        check_value(value)  # names the path of the lone surrogate
-        raise CanonicalError(f"not encodable as UTF-8: {exc}") from exc
-    if "\\u0000" in text or _LONG_DIGITS.search(text):
-        check_value(value)
-    return data
+    """``canonical`` for a value returned by ``loads_strict`` (which already excluded floats,
+    NaN, huge ints and non-ASCII keys): only U+0000 and lone surrogates are left to catch."""
+    return _encode_checked(value)
 
 
 def genesis_prev(terminal: str) -> str:

@@ -15,6 +15,7 @@ from typing import BinaryIO, Final
 
 from terminal.errors import JournalError, NotAJournal
 from terminal.journal.canonical import FORMAT, CanonicalError, loads_strict
+from terminal.journal.files import fsync_dir
 from terminal.journal.store import Journal
 
 HEADER_KEYS: Final = frozenset({"format", "terminal", "public_key"})
@@ -62,6 +63,7 @@ def export_journal(
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, out)
+            fsync_dir(out.parent)
         except BaseException:
             os.unlink(tmp)
             raise

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import functools
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -23,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from terminal.errors import JournalError
+from terminal.journal.files import create_exclusive
 
 _RAW = serialization.Encoding.Raw
 _RAW_PUB = serialization.PublicFormat.Raw
@@ -99,7 +97,7 @@ class TerminalKey:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        if not _create_exclusive(path, pem):
+        if not create_exclusive(path, pem):
             return cls.load(path)  # another process created it first: use theirs
         return cls(key, path)
 
@@ -131,37 +129,6 @@ def _parse_private(data: bytes, path: Path) -> Ed25519PrivateKey:
             "restore the terminal's key file from its backup"
         )
     return key
-
-
-def _create_exclusive(path: Path, data: bytes) -> bool:
-    """Write ``data`` to a new file ``path`` (0600) atomically; False if it already exists."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, data)
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        try:
-            os.link(tmp_name, path)
-        except FileExistsError:
-            return False
-        _fsync_dir(path.parent)
-        return True
-    finally:
-        if fd >= 0:
-            os.close(fd)
-        os.unlink(tmp_name)
-
-
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def public_key_from_file(path: Path) -> str:

@@ -40,16 +40,13 @@ CREATE TABLE entries (
     hash TEXT NOT NULL,
     line TEXT NOT NULL
 ) STRICT;
-CREATE INDEX entries_id ON entries(id);
-CREATE INDEX entries_day ON entries(day);
 CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
 BEGIN {_REFUSE.format(what="UPDATE of an entry")}; END;
 CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
 BEGIN {_REFUSE.format(what="DELETE of an entry")}; END;
 CREATE TRIGGER entries_next_seq BEFORE INSERT ON entries
 WHEN NEW.seq IS NOT (SELECT COALESCE(MAX(seq), 0) + 1 FROM entries)
-  OR EXISTS (SELECT 1 FROM entries WHERE id = NEW.id)
-BEGIN {_REFUSE.format(what="INSERT that is not the next seq (or reuses an id)")}; END;
+BEGIN {_REFUSE.format(what="INSERT that is not the next seq")}; END;
 CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta
 BEGIN {_REFUSE.format(what="UPDATE of meta")}; END;
 CREATE TRIGGER meta_no_delete BEFORE DELETE ON meta
@@ -59,8 +56,9 @@ WHEN EXISTS (SELECT 1 FROM meta WHERE key = NEW.key)
 BEGIN {_REFUSE.format(what="rewrite of meta")}; END;
 """
 """Triggers refuse UPDATE, DELETE and any INSERT whose seq is not (max seq)+1: INSERT OR
-REPLACE at a stored seq, or at the next seq with a stored id, is refused before it can delete
-anything. Meta is write-once."""
+REPLACE at a stored seq is refused before it can delete anything (seq is the only unique
+key, so REPLACE has nothing else to delete). Meta is write-once. No secondary indexes: each
+commit writes one table page (entries are found by seq; days are seq ranges)."""
 
 INSERT_META_SQL: Final = "INSERT INTO meta(key, value) VALUES (?, ?)"
 INSERT_ENTRY_SQL: Final = (

@@ -50,8 +50,11 @@ def _context() -> multiprocessing.context.BaseContext:
 class SignatureChecker:
     """Collects signatures to check; ``first_bad()`` gives the lowest failing (seq, prev)."""
 
-    def __init__(self, public_key_b64: str, threshold: int = 5000, workers: int = 2) -> None:
+    def __init__(
+        self, public_key_b64: str, threshold: int = 5000, workers: int = 2, chunk: int = CHUNK
+    ) -> None:
         self._key = public_key_b64
+        self._chunk = chunk
         self._threshold = threshold
         self._workers = max(1, min(workers, os.cpu_count() or 1))
         self._buffer: list[Item] = []
@@ -68,7 +71,7 @@ class SignatureChecker:
         self._buffer.append((seq, prev, digest, sig))
         if self._pool is None and len(self._buffer) >= self._threshold and self._workers > 1:
             self._pool = ProcessPoolExecutor(self._workers, mp_context=_context())
-        if self._pool is not None and len(self._buffer) >= CHUNK:
+        if self._pool is not None and len(self._buffer) >= self._chunk:
             self._submit()
 
     def _submit(self) -> None:
@@ -103,6 +106,10 @@ class SignatureChecker:
     def __enter__(self) -> SignatureChecker:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import sqlite3
 import tempfile
@@ -24,9 +25,11 @@ from terminal.journal.canonical import (
     FORMAT,
     CanonicalError,
     canonical,
+    canonical_parsed,
     genesis_prev,
     loads_strict,
 )
+from terminal.journal.files import fsync_dir
 from terminal.journal.keys import TerminalKey, fingerprint_of
 
 _PAGE: Final = 500
@@ -135,6 +138,7 @@ def _create(path: Path, terminal: str, key: TerminalKey) -> None:
             conn.close()
         with contextlib.suppress(FileExistsError):  # lost a race: open the winner's journal
             os.link(tmp, path)
+            fsync_dir(path.parent)
     finally:
         for suffix in ("", "-wal", "-shm"):
             with contextlib.suppress(FileNotFoundError):
@@ -144,8 +148,14 @@ def _create(path: Path, terminal: str, key: TerminalKey) -> None:
 class Journal:
     """One terminal's journal. Thread-safe; ``append`` returns only after the commit."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, meta: Mapping[str, str],
-                 key: TerminalKey | None, new_id: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        path: Path,
+        meta: Mapping[str, str],
+        key: TerminalKey | None,
+        new_id: Callable[[], str],
+    ) -> None:
         self._conn = conn
         self.path = path
         self.terminal = meta["terminal"]
@@ -157,8 +167,13 @@ class Journal:
         self._head = self._load_head()
 
     @classmethod
-    def open(cls, path: Path, terminal: str, key: TerminalKey,
-             new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> Journal:
+    def open(
+        cls,
+        path: Path,
+        terminal: str,
+        key: TerminalKey,
+        new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+    ) -> Journal:
         """Open the journal at ``path`` for appending, creating it if missing."""
         if not path.exists():
             _create(path, terminal, key)
@@ -225,8 +240,7 @@ class Journal:
         while True:
             with self._lock:
                 rows = self._conn.execute(
-                    "SELECT seq, line FROM entries WHERE seq > ? AND seq <= ? "
-                    "ORDER BY seq LIMIT ?",
+                    "SELECT seq, line FROM entries WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
                     (after, last, _PAGE),
                 ).fetchall()
             for seq, line in rows:
@@ -255,39 +269,58 @@ class Journal:
     def append_many(
         self, items: Iterable[tuple[str, Mapping[str, object], datetime]]
     ) -> list[Entry]:
-        """Append several entries in ONE transaction (all or none)."""
+        """Append several entries in ONE transaction (all or none); return after the commit."""
         key = self._key
         if key is None:
             raise JournalError(f"{self.path} is open read-only; use Journal.open to append")
+        todo = list(items)
         with self._lock:
-            self._sync_head()
-            head = self._head
-            rows: list[tuple[int, str, str, str, str, str]] = []
-            entries: list[Entry] = []
-            for kind, body, at in items:
-                entry, line = self._seal(head, key, kind, body, at)
-                rows.append((entry.seq, entry.id, entry.kind, entry.day, entry.hash, line))
-                entries.append(entry)
-                head = entry
-            if not rows:
-                return []
             try:
-                schema.write_entries(self._conn, rows)
-            except sqlite3.Error as exc:
-                raise JournalError(
-                    f"could not append seq {rows[0][0]} to {self.path}: {exc}; nothing was "
-                    "written — check disk space and permissions, then retry"
-                ) from exc
-            self._head = head
-            return entries
+                return self._write(key, todo)
+            except sqlite3.IntegrityError:
+                # The seq trigger refused: another connection appended since we cached the
+                # head. Nothing was written; re-read the head and seal again, once.
+                if schema.max_seq(self._conn) == self.last_seq:
+                    raise JournalError(
+                        f"{self.path} refused seq {self.last_seq + 1}: its triggers are not "
+                        "the journal's; run 'madoguchi journal verify' on it"
+                    ) from None
+                self._head = self._load_head()
+                return self._write(key, todo)
 
-    def _sync_head(self) -> None:
-        """Re-read the head if another connection appended since we cached it."""
-        if schema.max_seq(self._conn) != self.last_seq:
-            self._head = self._load_head()
+    def _write(
+        self, key: TerminalKey, items: list[tuple[str, Mapping[str, object], datetime]]
+    ) -> list[Entry]:
+        head = self._head
+        rows: list[tuple[int, str, str, str, str, str]] = []
+        entries: list[Entry] = []
+        for kind, body, at in items:
+            entry, line = self._seal(head, key, kind, body, at)
+            rows.append((entry.seq, entry.id, entry.kind, entry.day, entry.hash, line))
+            entries.append(entry)
+            head = entry
+        if not rows:
+            return []
+        try:
+            schema.write_entries(self._conn, rows)
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise JournalError(
+                f"could not append seq {rows[0][0]} to {self.path}: {exc}; nothing was "
+                "written — check disk space and permissions, then retry"
+            ) from exc
+        self._head = head
+        return entries
 
-    def _seal(self, head: Entry | None, key: TerminalKey, kind: str,
-              body: Mapping[str, object], at: datetime) -> tuple[Entry, str]:
+    def _seal(
+        self,
+        head: Entry | None,
+        key: TerminalKey,
+        kind: str,
+        body: Mapping[str, object],
+        at: datetime,
+    ) -> tuple[Entry, str]:
         if not isinstance(kind, str) or not kind:
             raise CanonicalError(f"entry kind {kind!r} must be a non-empty string")
         if not isinstance(body, Mapping):
@@ -298,16 +331,18 @@ class Journal:
             "terminal": self.terminal,
             "kind": kind,
             "at": format_at(at),
-            "day": business_day(None, None, at) if head is None
+            "day": business_day(None, None, at)
+            if head is None
             else business_day(head.kind, head.day, at),
-            "body": body,
+            "body": dict(body),
             "prev": genesis_prev(self.terminal) if head is None else head.hash,
         }
         digest = hashlib.sha256(canonical(unsigned)).hexdigest()
         unsigned["hash"] = digest
         unsigned["sig"] = key.sign_hash(digest)
-        line = canonical(unsigned).decode("utf-8")
-        return Entry.from_line(line), line
+        line = canonical_parsed(unsigned).decode("utf-8")  # checked just above
+        # our own canonical text: the plain parser gives independent copies of the body
+        return Entry(**json.loads(line)), line
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -318,8 +353,12 @@ class Journal:
     def __enter__(self) -> Journal:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:

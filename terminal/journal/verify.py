@@ -29,7 +29,7 @@ from terminal.journal.canonical import (
 )
 from terminal.journal.export import TruncatedExport, read_export
 from terminal.journal.keys import fingerprint_of, load_public_key, public_key_from_file
-from terminal.journal.signatures import SignatureChecker
+from terminal.journal.signatures import CHUNK, SignatureChecker
 from terminal.journal.store import Journal
 
 _ENVELOPE: Final = frozenset(ENVELOPE_KEYS)
@@ -58,15 +58,20 @@ class VerifyReport:
 
     def describe(self) -> str:
         """Human text for ``madoguchi journal verify``."""
-        key = (f"key {self.key_fingerprint} pinned" if self.key_pinned else
-               f"key not pinned (header key {self.key_fingerprint}): anyone could have "
-               "re-signed this file; pass --public-key with the key the server enrolled")
+        key = (
+            f"key {self.key_fingerprint} pinned"
+            if self.key_pinned
+            else f"key not pinned (header key {self.key_fingerprint}): anyone could have "
+            "re-signed this file; pass --public-key with the key the server enrolled"
+        )
         if self.ok:
             return f"OK: {self.entries} entries of terminal {self.terminal} verified; {key}"
         assert self.finding is not None
         where = "header" if self.finding.seq is None else f"seq {self.finding.seq}"
-        return (f"FAILED at {where} ({self.finding.reason}): {self.finding.message}; "
-                f"{self.entries} entries verified before it; {key}")
+        return (
+            f"FAILED at {where} ({self.finding.reason}): {self.finding.message}; "
+            f"{self.entries} entries verified before it; {key}"
+        )
 
 
 class _Fail(Exception):
@@ -92,12 +97,19 @@ def _check_format(entry: Mapping[str, object], seq: int) -> None:
     if set(entry) != _ENVELOPE:
         missing = sorted(_ENVELOPE - set(entry))
         extra = sorted(set(entry) - _ENVELOPE)
-        raise _Fail(seq, "format", f"seq {seq}: envelope keys wrong (missing {missing}, "
-                                   f"unexpected {extra}; extra fields belong in body)")
+        raise _Fail(
+            seq,
+            "format",
+            f"seq {seq}: envelope keys wrong (missing {missing}, "
+            f"unexpected {extra}; extra fields belong in body)",
+        )
     bad = [k for k in _STR_FIELDS if not isinstance(entry[k], str)]
     if type(entry["seq"]) is not int or not isinstance(entry["body"], dict) or bad:
-        raise _Fail(seq, "format", f"seq {seq}: field types wrong (seq int, body object, "
-                                   f"strings: {bad or 'ok'})")
+        raise _Fail(
+            seq,
+            "format",
+            f"seq {seq}: field types wrong (seq int, body object, strings: {bad or 'ok'})",
+        )
 
 
 class _Chain:
@@ -118,8 +130,11 @@ class _Chain:
         if entry["seq"] != seq:
             raise _Fail(seq, "seq", f"seq {entry['seq']} found where {seq} was expected")
         if entry["terminal"] != self.terminal:
-            raise _Fail(seq, "terminal", f"seq {seq}: terminal {entry['terminal']!r}, "
-                                         f"expected {self.terminal!r}")
+            raise _Fail(
+                seq,
+                "terminal",
+                f"seq {seq}: terminal {entry['terminal']!r}, expected {self.terminal!r}",
+            )
         if entry["prev"] != self.prev:
             raise _Fail(seq, "prev", f"seq {seq}: prev does not match the hash of seq {seq - 1}")
         try:
@@ -127,8 +142,9 @@ class _Chain:
         except CanonicalError as exc:
             raise _Fail(seq, "format", f"seq {seq}: {exc}") from exc
         if entry["hash"] != digest:
-            raise _Fail(seq, "hash", f"seq {seq}: content does not match its hash "
-                                     "(the entry was altered)")
+            raise _Fail(
+                seq, "hash", f"seq {seq}: content does not match its hash (the entry was altered)"
+            )
         self.sigs.add(seq, self.prev, digest, str(entry["sig"]))
         self._check_day(entry, seq)
         self.expected, self.prev = seq + 1, digest
@@ -138,8 +154,12 @@ class _Chain:
         day = str(entry["day"])
         if self.prev_kind is not None and self.prev_kind != CLOSING_KIND:
             if day != self.prev_day:
-                raise _Fail(seq, "day", f"seq {seq}: day {day} changed without a closing.z "
-                                        f"(previous entry's day is {self.prev_day})")
+                raise _Fail(
+                    seq,
+                    "day",
+                    f"seq {seq}: day {day} changed without a closing.z "
+                    f"(previous entry's day is {self.prev_day})",
+                )
             return
         try:
             at = datetime.fromisoformat(str(entry["at"]))
@@ -147,14 +167,22 @@ class _Chain:
         except ValueError:
             opened = None
         if not _DAY.fullmatch(day) or day != opened:
-            raise _Fail(seq, "day", f"seq {seq}: day {day} is not the Asia/Tokyo date of "
-                                    f"at {entry['at']} (a day opens after closing.z or seq 1)")
+            raise _Fail(
+                seq,
+                "day",
+                f"seq {seq}: day {day} is not the Asia/Tokyo date of "
+                f"at {entry['at']} (a day opens after closing.z or seq 1)",
+            )
 
 
 def _signature_failure(bad: tuple[int, str]) -> Finding:
     seq = bad[0]
-    return Finding(seq, "signature", f"seq {seq}: the signature does not verify with the key "
-                                     "(re-signed with another key, or altered)")
+    return Finding(
+        seq,
+        "signature",
+        f"seq {seq}: the signature does not verify with the key "
+        "(re-signed with another key, or altered)",
+    )
 
 
 def verify_entries(
@@ -166,23 +194,43 @@ def verify_entries(
     *,
     parallel_threshold: int = 5000,
     workers: int = 2,
+    chunk_size: int = CHUNK,
 ) -> VerifyReport:
-    """Verify entry lines (or entry dicts) of ``terminal`` in seq order."""
+    """Verify entry lines (or entry dicts) of ``terminal`` in seq order.
+
+    Signatures are checked against the pinned key if given (which must equal the header key),
+    else the header key. From ``parallel_threshold`` entries on, signatures are checked by a
+    pool of ``workers`` processes in chunks of ``chunk_size``.
+    """
     key = pinned_key_b64 or header_key_b64
 
     def report(finding: Finding | None, entries: int = 0, last_hash: str = "") -> VerifyReport:
-        return VerifyReport(finding is None, entries, terminal, pinned_key_b64 is not None,
-                            fingerprint_of(key), finding, last_hash if entries else "")
+        return VerifyReport(
+            finding is None,
+            entries,
+            terminal,
+            pinned_key_b64 is not None,
+            fingerprint_of(key),
+            finding,
+            last_hash if entries else "",
+        )
 
     try:
         load_public_key(key)
     except JournalError as exc:
         return report(Finding(None, "key", str(exc)))
     if pinned_key_b64 is not None and pinned_key_b64 != header_key_b64:
-        return report(Finding(None, "key", (
-            f"the header key {fingerprint_of(header_key_b64)} is not the pinned key "
-            f"{fingerprint_of(pinned_key_b64)}: the file was re-signed by another key")))
-    with SignatureChecker(key, parallel_threshold, workers) as sigs:
+        return report(
+            Finding(
+                None,
+                "key",
+                (
+                    f"the header key {fingerprint_of(header_key_b64)} is not the pinned key "
+                    f"{fingerprint_of(pinned_key_b64)}: the file was re-signed by another key"
+                ),
+            )
+        )
+    with SignatureChecker(key, parallel_threshold, workers, chunk_size) as sigs:
         chain = _Chain(terminal, sigs)
         finding = _run(chain, lines, progress)
         bad = sigs.first_bad()
@@ -191,8 +239,11 @@ def verify_entries(
     return report(finding, chain.expected - 1, chain.prev)
 
 
-def _run(chain: _Chain, lines: Iterable[str | bytes | Mapping[str, object]],
-         progress: Callable[[int], None] | None) -> Finding | None:
+def _run(
+    chain: _Chain,
+    lines: Iterable[str | bytes | Mapping[str, object]],
+    progress: Callable[[int], None] | None,
+) -> Finding | None:
     try:
         for item in lines:
             chain.check(item)
@@ -238,12 +289,12 @@ def verify_path(
     pinned = _pinned(public_key_b64, key_path)
     if magic == schema.SQLITE_MAGIC:
         with Journal.open_readonly(path) as journal:
-            return verify_entries(journal.lines(), journal.terminal, journal.public_key_b64,
-                                  pinned, progress)
+            return verify_entries(
+                journal.lines(), journal.terminal, journal.public_key_b64, pinned, progress
+            )
     if magic.startswith(b"{"):
         header, lines = read_export(path)
         return verify_entries(lines, header["terminal"], header["public_key"], pinned, progress)
     raise NotAJournal(
-        f"{path} is neither a madoguchi journal (SQLite) nor an export (JSON lines); "
-        "check the path"
+        f"{path} is neither a madoguchi journal (SQLite) nor an export (JSON lines); check the path"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -127,23 +128,25 @@ def test_not_a_journal_is_exit_2(tmp_path: Path) -> None:
     assert "bogus.db" in result.stderr
 
 
+def _copy_samples(tmp_path: Path) -> Path:
+    copy = tmp_path / "samples"
+    shutil.copytree(SAMPLES, copy, ignore=shutil.ignore_patterns("data"))
+    return copy
+
+
 def test_config_check(tmp_path: Path) -> None:
     ok = run_cli("config", "check", str(SAMPLES))
     assert ok.returncode == 0, ok.stderr
-    bad = tmp_path / "bad.toml"
-    bad.write_text((SAMPLES / "museum-01.toml").read_text("utf-8") + "\nbogus_key = 1\n", "utf-8")
+    copy = _copy_samples(tmp_path)
+    bad = copy / "bad.toml"
+    bad.write_text("bogus_key = 1\n" + (copy / "museum-01.toml").read_text("utf-8"), "utf-8")
     result = run_cli("config", "check", str(bad))
     assert result.returncode == 2
     assert "bogus_key" in result.stderr
 
 
 def test_clerk_add_reads_pin_from_stdin(tmp_path: Path) -> None:
-    config = tmp_path / "museum-01.toml"
-    text = (SAMPLES / "museum-01.toml").read_text("utf-8")
-    config.write_text(text, "utf-8")
-    for catalogue in (SAMPLES / "catalogues").glob("*.toml"):
-        (tmp_path / "catalogues").mkdir(exist_ok=True)
-        (tmp_path / "catalogues" / catalogue.name).write_text(catalogue.read_text("utf-8"))
+    config = _copy_samples(tmp_path) / "museum-01.toml"
     result = run_cli("clerk", "add", "--config", str(config), "--id", "c9", "--role",
                      "supervisor", stdin="4321\n")
     assert result.returncode == 0, result.stderr
