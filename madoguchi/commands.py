@@ -33,6 +33,16 @@ def _progress(label: str) -> Any:
     return show
 
 
+def _progress_sales(total: int) -> Any:
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int) -> None:
+        print(f"\rsimulate: {done:,} / {total:,} sales", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
 def _end_progress() -> None:
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -92,11 +102,13 @@ def simulate(args: argparse.Namespace) -> int:
         terminal = payment_terminal_for(config, random.Random(f"pay-{args.seed}"),
                                         journal_path.with_suffix(".payterm.jsonl"))
         counter = build_counter(config, journal, clock, sim_clerks(), terminal)
-        sim = Simulation(counter, clock, rng, sys.stdout if args.trace else None)
+        sim = Simulation(counter, clock, rng, sys.stdout if args.trace else None,
+                         _progress_sales(args.sales))
         sim.recover()
         days = split_sales(args.sales, args.days)
         for i, n in enumerate(days):
             sim.run_day(n, close=not (args.open and i == len(days) - 1))
+        _end_progress()
         print(sim.summary.text(counter))
     return 0
 

@@ -6,8 +6,8 @@ Deterministic for a seed: a simulated clock, UUIDs and device answers drawn from
 from __future__ import annotations
 
 import random
-import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -75,7 +75,9 @@ class Summary:
 
 class Simulation:
     def __init__(self, counter: Counter, clock: SimClock, rng: random.Random,
-                 trace: TextIO | None = None) -> None:
+                 trace: TextIO | None = None,
+                 progress: Callable[[int], None] | None = None) -> None:
+        self.progress = progress
         self.counter = counter
         self.clock = clock
         self.rng = rng
@@ -142,6 +144,8 @@ class Simulation:
         self._traced(None)
         self.pay(cart.total)
         self.summary.sales += 1
+        if self.progress is not None and self.summary.sales % 100 == 0:
+            self.progress(self.summary.sales)
         if self.rng.random() < 0.3:
             head = c.journal.head()
             assert head is not None
@@ -225,10 +229,6 @@ class Simulation:
 def split_sales(total: int, days: int) -> list[int]:
     base, extra = divmod(total, days)
     return [base + (1 if i < extra else 0) for i in range(days)]
-
-
-def progress_stream() -> TextIO | None:
-    return sys.stderr if sys.stderr.isatty() else None
 
 
 def journal_key_path(journal: Path) -> Path:

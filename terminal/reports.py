@@ -195,8 +195,10 @@ def _yen_map(lines: list[str], title: str, values: object, labels: Mapping[str, 
     if not mapping:
         return
     lines.append(title)
-    for key, amount in mapping.items():
-        lines.append(f"  {labels.get(key, key)} ({key})  {format_yen(amount)}")
+    # The labels' order (cash first, std10 first), then anything unexpected.
+    order = [k for k in labels if k in mapping] + [k for k in mapping if k not in labels]
+    for key in order:
+        lines.append(f"  {labels.get(key, key)} ({key})  {format_yen(mapping[key])}")
 
 
 def format_report(report: Mapping[str, object], title: str) -> str:

@@ -46,6 +46,9 @@ class CounterState:
         body: Mapping[str, Any] = entry["body"]
         seq: int = entry["seq"]
         if kind == "closing.z":
+            # A Z ends the session too: any entry after it (even a logout) would open the
+            # next business day on today's date.
+            self.clerk = None
             self.period = []
             self.previous_grand_total = int(body["grand_total"])
             return

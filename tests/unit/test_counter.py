@@ -223,6 +223,7 @@ def test_void_same_period_once(paths: tuple[Path, Path]) -> None:
         c.void(sale_entry.seq, approver)
     assert c.x_report()["total"] == 0
     c.close_day(20000)
+    assert c.login("c1", "1111").ok
     with pytest.raises(DomainError):
         c.refund(sale_entry.seq, {0: 1}, approver)
     c.journal.close()
@@ -265,7 +266,11 @@ def test_z_closing_and_perpetual_grand_total(paths: tuple[Path, Path]) -> None:
     assert z1.body["grand_total"] == 500
     assert z1.body["cash_expected"] == 20000 + 500 - 1000
     assert z1.body["cash_counted"] == 19400
+    assert c.state.clerk is None  # the Z ended the session: no logout entry opens a new day
+    c.logout()
+    assert c.journal.head() == z1
     c.clock.t += timedelta(days=1)  # type: ignore[attr-defined]
+    assert c.login("c1", "1111").ok
     c.add_item("JUMIN")
     c.begin_payment()
     sale = c.pay_cash(300)
