@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from madoguchi import commands
+from madoguchi import commands, server_cli, sync_cli
 from terminal.errors import ConfigError, JournalError, MadoguchiError, NotAJournal, WrongTerminal
 
 Handler = Callable[[argparse.Namespace], int]
@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"madoguchi {commands.version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_config, _add_simulate, _add_journal, _add_report, _add_clerk):
+    for add in (_add_config, _add_simulate, _add_journal, _add_report, _add_clerk,
+                server_cli.add_commands, sync_cli.add_commands):
         add(sub)
     return parser
 
