@@ -6,13 +6,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := demo-data
 DEMO_CONFIG := kiosk_config/samples/museum-01.toml
-# System packages the test suite needs (none beyond Python yet; the device and server
-# issues add pcscd, socat, chromium, ...). As root they are installed; otherwise listed.
-APT_PACKAGES :=
+# System packages the suite needs: pcscd + vsmartcard-vpcd (PC/SC peer), swig and
+# libpcsclite-dev (pyscard builds from source), socat (serial null-modem pairs), CJK fonts
+# (receipt raster and previews), pg_isready. As root they are installed; otherwise listed.
+APT_PACKAGES := pcscd vsmartcard-vpcd swig libpcsclite-dev socat fonts-noto-cjk postgresql-client-common
 
 .PHONY: demo test test-slow test-fast lint typecheck bench system-deps clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml | system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -26,7 +27,7 @@ system-deps:
 	  else echo "missing system packages:$$missing (run: sudo apt-get install$$missing)"; exit 1; fi; \
 	fi
 
-demo: $(STAMP)
+demo: system-deps $(STAMP)
 	mkdir -p $(DEMO_DIR)
 	$(BIN)/madoguchi simulate --config $(DEMO_CONFIG) --journal $(DEMO_DIR)/museum.db --sales 40 --days 1 --seed 1 --open
 	$(BIN)/madoguchi report x --journal $(DEMO_DIR)/museum.db
@@ -38,7 +39,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict terminal sync kiosk_config madoguchi
 
-test: $(STAMP) system-deps lint typecheck
+test: system-deps $(STAMP) lint typecheck
 	$(BIN)/pytest -m "not slow" -q
 
 test-fast: $(STAMP)

@@ -101,6 +101,19 @@ class TerminalKey:
             return cls.load(path)  # another process created it first: use theirs
         return cls(key, path)
 
+    def to_pem(self) -> bytes:
+        """The private key as unencrypted PKCS#8 PEM (what the key file holds)."""
+        return self._private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    @classmethod
+    def from_pem(cls, data: bytes) -> TerminalKey:
+        """A key from PEM PKCS#8 bytes (or the raw 32-byte private key); JournalError if not."""
+        return cls(_parse_private(data, Path("<pem data>")))
+
     @property
     def fingerprint(self) -> str:
         return fingerprint_of(self.public_key_b64)

@@ -1,0 +1,202 @@
+"""The HTTP API (FastAPI): thin routes over the modules that do the work.
+
+Every terminal route reads the raw body (limited to MAX_BODY_BYTES), then authenticates and
+works in a worker thread (database calls block). A database that does not answer gives 503
+with Retry-After, never 500. The OpenAPI spec is at /openapi.json.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from sync import protocol
+from sync.server import configs, enroll, ingest, pages, terminals
+from sync.server.auth import Caller, authenticate
+from sync.server.db import make_engine, ping
+from sync.server.errors import ApiError
+
+RETRY_AFTER_SECONDS = 5
+DRAIN_LIMIT = 8 * protocol.MAX_BODY_BYTES
+Work = Callable[[Caller, bytes], Response]
+Signed = Callable[[Request, str | None, Work], Awaitable[Response]]
+
+
+def _json(payload: object, status: int = 200) -> JSONResponse:
+    return JSONResponse(payload, status_code=status)
+
+
+async def read_body(request: Request) -> bytes:
+    """The body, or 413 past MAX_BODY_BYTES (read on up to a limit, so the client gets the
+    answer instead of a reset connection)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= protocol.MAX_BODY_BYTES:
+            chunks.append(chunk)
+        elif size > DRAIN_LIMIT:
+            break
+    if size > protocol.MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", f"request body is over {protocol.MAX_BODY_BYTES} "
+                       f"bytes; send at most {protocol.MAX_BATCH_ENTRIES} entries per batch "
+                       "and smaller batches")
+    return b"".join(chunks)
+
+
+def json_body(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(422, "format", f"request body is not UTF-8 JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ApiError(422, "format", "request body must be a JSON object")
+    return value
+
+
+def batch_lines(body: bytes) -> list[str]:
+    lines = json_body(body).get("entries")
+    if not isinstance(lines, list) or not all(isinstance(line, str) for line in lines):
+        raise ApiError(422, "format", 'request body must be {"entries": [line, ...]} with '
+                       "each entry its canonical JSON text")
+    if len(lines) > protocol.MAX_BATCH_ENTRIES:
+        raise ApiError(413, "too_large", f"{len(lines)} entries in one batch; send at most "
+                       f"{protocol.MAX_BATCH_ENTRIES}")
+    return lines
+
+
+def _signed_paths(request: Request) -> list[str]:
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    suffix = f"?{query}" if query else ""
+    paths = [request.url.path + suffix]
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes) and raw.decode("latin-1") != request.url.path:
+        paths.append(raw.decode("latin-1") + suffix)
+    return paths
+
+
+def _headers(request: Request) -> dict[str, str]:
+    names = (protocol.HEADER_TERMINAL, protocol.HEADER_TIMESTAMP, protocol.HEADER_NONCE,
+             protocol.HEADER_SIGNATURE, protocol.HEADER_CLOCK)
+    return {name: request.headers[name] for name in names if name in request.headers}
+
+
+def _install_handlers(app: FastAPI) -> None:
+    async def api_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return JSONResponse(exc.payload, status_code=exc.status, headers=exc.headers)
+
+    async def database_error(_request: Request, exc: Exception) -> Response:
+        down = isinstance(exc, OperationalError | InterfaceError | PoolTimeout) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated)
+        if not down:
+            return JSONResponse(
+                {"error": "internal", "message": "the database refused the operation "
+                 f"({type(exc).__name__}); this is a server bug: report it with the time"},
+                status_code=500)
+        return JSONResponse(
+            {"error": "unavailable", "message": "the server database does not answer; retry "
+             f"in {RETRY_AFTER_SECONDS} s ({type(exc).__name__})"},
+            status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    app.add_exception_handler(ApiError, api_error)
+    for error in (OperationalError, InterfaceError, DBAPIError, PoolTimeout):
+        app.add_exception_handler(error, database_error)
+
+
+def create_app(database_url: str, engine: Engine | None = None) -> FastAPI:
+    """The API over ``database_url`` (already migrated: 'madoguchi server init')."""
+    db = engine or make_engine(database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if engine is None:
+            db.dispose()
+
+    app = FastAPI(title="madoguchi central server", version=protocol.PROTOCOL,
+                  lifespan=lifespan)
+    _install_handlers(app)
+    app.state.engine = db
+
+    async def signed(request: Request, path_terminal: str | None, work: Work) -> Response:
+        body = await read_body(request)
+
+        def run() -> Response:
+            caller = authenticate(db, _headers(request), request.method,
+                                  _signed_paths(request), body, path_terminal)
+            return work(caller, body)
+
+        return await run_in_threadpool(run)
+
+    _routes(app, db, signed)
+    return app
+
+
+def _routes(app: FastAPI, db: Engine, signed: Signed) -> None:
+    @app.get("/healthz", summary="200 when the database answers, else 503")
+    async def healthz() -> Response:
+        if await run_in_threadpool(ping, db):
+            return _json({"status": "ok"})
+        return _json({"status": "database unavailable"}, 503)
+
+    @app.post(protocol.enroll_path(), summary="Enroll a terminal with a one-time code")
+    async def enroll_route(request: Request) -> Response:
+        body = json_body(await read_body(request))
+        client = request.client.host if request.client else "unknown"
+        return _json(await run_in_threadpool(enroll.enroll, db, client, body))
+
+    @app.get(protocol.head_path("{terminal}"), summary="The stored head (ack) of a terminal")
+    async def head_route(request: Request, terminal: str) -> Response:
+        return await signed(request, terminal, lambda c, b: _json(terminals.head(db, terminal)))
+
+    @app.post(protocol.entries_path("{terminal}"), summary="Upload journal lines (a batch)")
+    async def upload_route(request: Request, terminal: str) -> Response:
+        def work(caller: Caller, body: bytes) -> Response:
+            result = ingest.ingest_batch(db, terminal, caller.public_key, batch_lines(body))
+            return _json({**result, "server_time": terminals.server_time()})
+
+        return await signed(request, terminal, work)
+
+    @app.get(protocol.entries_path("{terminal}"), summary="The terminal's own stored lines")
+    async def entries_route(request: Request, terminal: str) -> Response:
+        query = dict(request.query_params)
+        return await signed(request, terminal,
+                            lambda c, b: _json(terminals.entries(db, terminal, query)))
+
+    @app.get(protocol.config_path("{terminal}"), summary="Newest config of its facility")
+    async def config_route(request: Request, terminal: str) -> Response:
+        def work(caller: Caller, _body: bytes) -> Response:
+            config = configs.latest(db, caller.facility)
+            return Response(status_code=204) if config is None else _json(config)
+
+        return await signed(request, terminal, work)
+
+    @app.post(protocol.status_path("{terminal}"), summary="Report the terminal's status")
+    async def status_route(request: Request, terminal: str) -> Response:
+        def work(caller: Caller, body: bytes) -> Response:
+            terminals.status(db, terminal, json_body(body))
+            return Response(status_code=204)
+
+        return await signed(request, terminal, work)
+
+    @app.get(protocol.receipt_lookup_path("{facility}", "{receipt_no}"),
+             summary="Find a sale by receipt number in the facility, with its refunds/voids")
+    async def receipt_route(request: Request, facility: str, receipt_no: str) -> Response:
+        return await signed(request, None, lambda c, b: _json(
+            terminals.receipt(db, c, facility, receipt_no)))
+
+    @app.get(protocol.receipt_page_path("{terminal}", 0, "{prefix}").replace(
+        "/0/", "/{seq}/"), response_class=HTMLResponse, summary="Public receipt check page")
+    async def receipt_page_route(terminal: str, seq: int, prefix: str) -> Response:
+        status, text = await run_in_threadpool(pages.receipt_page, db, terminal, seq, prefix)
+        return HTMLResponse(text, status_code=status)
