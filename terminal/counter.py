@@ -18,7 +18,7 @@ from terminal.errors import ApprovalRequired, AuthError, DomainError
 from terminal.journal import Entry, Journal
 from terminal.money import RoundingMode
 from terminal.payments import PaymentDesk
-from terminal.ports import Clock, PaymentTerminal, TenderKind
+from terminal.ports import Clock, PaymentTerminal, QrGateway, TenderKind
 from terminal.reports import period_totals, x_report, z_body
 from terminal.sale import Cart, SaleLine
 from terminal.state import CounterState, OpenSale
@@ -43,6 +43,7 @@ class Counter:
     clerks: Mapping[str, Clerk]
     clock: Clock
     payment_terminal: PaymentTerminal | None = None
+    qr_gateway: QrGateway | None = None
     cart: Cart = field(default_factory=Cart)
     guard: LoginGuard = field(default_factory=LoginGuard)
     state: CounterState = field(init=False)
@@ -149,8 +150,11 @@ class Counter:
             )
         return self.complete_sale(payment.add(cash_tender(payment.remaining, given)))
 
-    def pay_by_terminal(self, kind: TenderKind, amount: int | None = None) -> Tender:
-        return self.payments.pay_by_terminal(kind, amount)
+    def pay_by_terminal(self, kind: TenderKind, amount: int | None = None,
+                        customer_code: str = "") -> Tender:
+        """Card, e-money, transit IC or QR through the device; ``customer_code`` is the
+        visitor's scanned QR (customer-presented) when a QR gateway is configured."""
+        return self.payments.pay_by_terminal(kind, amount, customer_code)
 
     def pay_with(self, tender: Tender) -> Entry:
         """Complete the sale with one more tender that settles it (points, or a tender taken

@@ -8,7 +8,7 @@ pending entry stays open and is resolved by asking the device what happened to t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from terminal.errors import DeviceError, DomainError, PaymentDeclined
@@ -56,7 +56,8 @@ class PaymentDesk:
         if kind not in PAYMENT_TERMINAL_KINDS and kind != "qr":
             raise DomainError(f"{kind} is not paid through a payment terminal")
 
-    def pay_by_terminal(self, kind: TenderKind, amount: int | None = None) -> Tender:
+    def pay_by_terminal(self, kind: TenderKind, amount: int | None = None,
+                        customer_code: str = "") -> Tender:
         counter = self.counter
         self._check_kind(kind)
         open_sale = counter.begin_payment()
@@ -67,15 +68,24 @@ class PaymentDesk:
                 f"金額 ¥{amount:,} が不正です (a {kind} payment must be 1..{remaining} yen: "
                 "overpayment is only possible in cash)"
             )
-        ref = f"{counter.settings.terminal}-{open_sale.open_seq}-{len(open_sale.approved) + 1}"
+        # One ref per request (the seq its pending entry gets): a retry after a decline is a
+        # new transaction to an idempotent device, never the old answer again.
+        ref = f"{counter.settings.terminal}-{counter.journal.last_seq + 1}"
         body = {"operation": "sale", "kind": kind, "amount": amount, "ref": ref,
                 "open_seq": open_sale.open_seq}
-        result = self._send(body, lambda t: t.authorize_sale(amount, kind, ref, _no_prompt))
+        gateway = counter.qr_gateway if kind == "qr" else None
+        if gateway is not None:
+            result = self._send(body, lambda: gateway.charge(amount, customer_code, ref))
+        else:
+            terminal = self._terminal()  # refuse before journaling when none is configured
+            result = self._send(body, lambda: terminal.authorize_sale(amount, kind, ref,
+                                                                      _no_prompt))
         if not result.approved:
             raise PaymentDeclined(f"決済が承認されませんでした (declined): {result.message}")
         return self.tender_from_result(result_body(0, result))
 
-    def _send(self, pending_body: dict[str, Any], call: Any) -> PaymentResult:
+    def _send(self, pending_body: dict[str, Any],
+              call: Callable[[], PaymentResult]) -> PaymentResult:
         """Journal the pending request, send it, journal the outcome."""
         counter = self.counter
         pending = counter.record("payment.pending", pending_body)
@@ -83,10 +93,13 @@ class PaymentDesk:
             result = _training_result(pending_body, pending.seq)
         else:
             try:
-                result = call(self._terminal())
+                result = call()
             except DeviceError as exc:
-                resolved = self._ask(str(pending_body["ref"]), pending_body)
-                if resolved is None:
+                try:
+                    resolved = self._ask(pending_body)
+                except DeviceError:
+                    resolved = None
+                if resolved is None:  # the device may still finish it: stays pending
                     raise PaymentPending(
                         f"決済結果が不明です (outcome unknown: {exc}); 端末を確認してから"
                         " 再確認してください (check the terminal, then resolve)"
@@ -95,20 +108,29 @@ class PaymentDesk:
         counter.record("payment.result", result_body(pending.seq, result))
         return result
 
-    def _ask(self, ref: str, pending_body: Mapping[str, Any]) -> PaymentResult | None:
-        try:
-            return self._terminal().last_result(ref)
-        except DeviceError:
-            return None
+    def _ask(self, pending_body: Mapping[str, Any]) -> PaymentResult | None:
+        """What the device says happened to this request (None: it never received it).
+        A DeviceError means we still don't know."""
+        ref = str(pending_body["ref"])
+        if pending_body.get("kind") == "qr" and self.counter.qr_gateway is not None:
+            return self.counter.qr_gateway.last_result(ref)
+        return self._terminal().last_result(ref)
 
     def resolve_pending(self) -> list[Entry]:
-        """After a restart or reconnect: ask the device about every pending request."""
+        """After a restart or reconnect: ask the device about every pending request.
+
+        A request the device never received is recorded as not approved; one the device
+        cannot tell us about yet stays pending (a Z stays refused), never guessed.
+        """
         open_sale = self.counter.state.open_sale
         if open_sale is None:
             return []
         done = []
         for seq, body in sorted(open_sale.pending.items()):
-            result = self._ask(str(body["ref"]), body)
+            try:
+                result = self._ask(body)
+            except DeviceError:
+                continue
             if result is None:
                 result = PaymentResult(
                     approved=False, amount=int(body["amount"]), kind=body["kind"],
@@ -137,7 +159,8 @@ class PaymentDesk:
                 "ref": f"{approved['ref']}-V", "slip_no": slip,
                 "open_seq": self.counter.state.open_sale.open_seq
                 if self.counter.state.open_sale else 0}
-        result = self._send(body, lambda t: t.void(slip, amount, kind))
+        terminal = self._terminal()
+        result = self._send(body, lambda: terminal.void(slip, amount, kind))
         if not result.approved:
             raise PaymentDeclined(f"取消できませんでした (void refused): {result.message}")
 
@@ -149,7 +172,8 @@ class PaymentDesk:
         self._check_kind(kind)
         ref = f"{original['receipt_no']}-R{self.counter.journal.last_seq + 1}"
         body = {"operation": "refund", "kind": kind, "amount": amount, "ref": ref}
-        result = self._send(body, lambda t: t.refund(amount, kind, ref))
+        terminal = self._terminal()
+        result = self._send(body, lambda: terminal.refund(amount, kind, ref))
         if not result.approved:
             raise PaymentDeclined(f"返金が承認されませんでした (refund declined): {result.message}")
         return self.tender_from_result(result_body(0, result))

@@ -298,3 +298,36 @@ def test_zero_yen_admission_counts_as_a_visit(paths: tuple[Path, Path]) -> None:
     assert sale.body["total"] == 0
     assert c.x_report()["visits"] == 2
     c.journal.close()
+
+
+def test_a_device_that_cannot_answer_leaves_the_payment_pending(
+    paths: tuple[Path, Path],
+) -> None:
+    inner = InProcessPaymentTerminal(random.Random(1))
+    flaky = TimeoutAfterCharge(inner)
+    c = logged_in(paths, flaky)
+    c.add_item("ADM")
+    c.begin_payment()
+
+    def unreachable(ref: str) -> PaymentResult | None:
+        raise DeviceTimeout("still no link")
+
+    inner.last_result = unreachable  # type: ignore[method-assign]
+    with pytest.raises(PaymentPending):
+        c.pay_by_terminal("credit")
+    assert c.payments.resolve_pending() == []  # not guessed as declined
+    assert c.state.open_sale is not None and c.state.open_sale.pending
+    del inner.last_result  # the link is back: the terminal reports the approval
+    assert c.payments.resolve_pending()[0].body["approved"] is True
+
+
+def test_each_request_gets_its_own_ref(paths: tuple[Path, Path]) -> None:
+    c = logged_in(paths, InProcessPaymentTerminal(random.Random(1), decline_rate=1.0))
+    c.add_item("ADM")
+    c.begin_payment()
+    for _ in range(2):
+        with pytest.raises(PaymentDeclined):
+            c.pay_by_terminal("credit")
+    refs = [e.body["ref"] for e in c.journal.entries() if e.kind == "payment.pending"]
+    assert len(set(refs)) == 2
+    c.journal.close()
