@@ -39,41 +39,78 @@ def _totals(entries: Sequence[Mapping[str, Any]]) -> dict[str, object]:
         return {"error": f"cannot total this day: {exc}"}
 
 
-def _day(conn: Connection, terminal: str, day: str) -> None:
+def _day(conn: Connection, terminal: str, day: str,
+         new: Sequence[Mapping[str, Any]] = ()) -> None:
+    """Insert the derived rows of one terminal-day (its old rows already deleted).
+
+    ``new``: entries of this day just stored by ingest (in seq order, above every stored seq
+    of the day), already parsed; the day's earlier lines are read back and parsed with plain
+    ``json.loads`` (ingest checked them canonical). Without ``new`` (rebuild), every stored
+    line of the day is re-read with ``loads_strict``.
+    """
     where = (StoredEntry.terminal == terminal, StoredEntry.day == day)
     count, first, last = conn.execute(
         select(func.count(), func.min(StoredEntry.seq), func.max(StoredEntry.seq)).where(*where)
     ).one()
     if not count:
         return
-    lines = conn.execute(select(StoredEntry.line).where(
-        *where, StoredEntry.kind.in_(WANTED_KINDS)).order_by(StoredEntry.seq)).scalars()
-    entries = [cast(dict[str, Any], loads_strict(line)) for line in lines]
+    # Bounded by the day's seq range: SQLite would otherwise walk the primary key (terminal,
+    # seq) over the terminal's whole journal to avoid a sort.
+    query = select(StoredEntry.line).where(
+        *where, StoredEntry.kind.in_(WANTED_KINDS), StoredEntry.seq >= first
+    ).order_by(StoredEntry.seq)
+    if new:
+        before = new[0]["seq"]
+        lines = conn.execute(query.where(StoredEntry.seq < before)).scalars() \
+            if first < before else ()
+        entries: list[Mapping[str, Any]] = [json.loads(line) for line in lines]
+        entries.extend(e for e in new if e["kind"] in WANTED_KINDS)
+    else:
+        lines = conn.execute(query.where(StoredEntry.seq <= last)).scalars()
+        entries = [cast(dict[str, Any], loads_strict(line)) for line in lines]
     conn.execute(insert(DayTotals).values(
         terminal=terminal, day=day, entries=count, first_seq=first, last_seq=last,
         totals=_dumps(_totals(entries))))
+    closings: list[dict[str, Any]] = []
+    logs: list[dict[str, Any]] = []
     for entry in entries:
         body = entry["body"]
         if entry["kind"] == CLOSING_KIND:
-            conn.execute(insert(ZClosing).values(
-                terminal=terminal, seq=entry["seq"], day=day, body=_dumps(body),
-                total=_int_or_none(body.get("total")),
-                grand_total=_int_or_none(body.get("grand_total"))))
+            closings.append({
+                "terminal": terminal, "seq": entry["seq"], "day": day, "body": _dumps(body),
+                "total": _int_or_none(body.get("total")),
+                "grand_total": _int_or_none(body.get("grand_total"))})
         elif entry["kind"] == DAILY_LOG_KIND:
             batch = body.get("batch_no")
-            conn.execute(insert(PaymentLog).values(
-                terminal=terminal, seq=entry["seq"], day=day,
-                batch_no=None if batch is None else str(batch)[:100],
-                count=_int_or_none(body.get("count")), total=_int_or_none(body.get("total")),
-                by_tender=_dumps(body.get("by_tender", {}))))
+            logs.append({
+                "terminal": terminal, "seq": entry["seq"], "day": day,
+                "batch_no": None if batch is None else str(batch)[:100],
+                "count": _int_or_none(body.get("count")),
+                "total": _int_or_none(body.get("total")),
+                "by_tender": _dumps(body.get("by_tender", {}))})
+    if closings:
+        conn.execute(insert(ZClosing), closings)
+    if logs:
+        conn.execute(insert(PaymentLog), logs)
 
 
-def recompute(conn: Connection, terminal: str, days: Iterable[str]) -> None:
-    """Delete and rebuild the derived rows of ``terminal`` for each of ``days``."""
-    for day in sorted(set(days)):
-        for table in DERIVED_TABLES:
-            conn.execute(delete(table).where(table.c.terminal == terminal, table.c.day == day))
-        _day(conn, terminal, day)
+def recompute(conn: Connection, terminal: str, days: Iterable[str],
+              new: Sequence[Mapping[str, Any]] = ()) -> None:
+    """Delete and rebuild the derived rows of ``terminal`` for each of ``days``.
+
+    ``new``: the entries ingest has just stored (in seq order, the newest of ``terminal``),
+    parsed: they are not read back (see ``_day``).
+    """
+    days = sorted(set(days))
+    if not days:
+        return
+    for table in DERIVED_TABLES:
+        conn.execute(delete(table).where(table.c.terminal == terminal, table.c.day.in_(days)))
+    by_day: dict[str, list[Mapping[str, Any]]] = {}
+    for entry in new:
+        by_day.setdefault(entry["day"], []).append(entry)
+    for day in days:
+        _day(conn, terminal, day, by_day.get(day, ()))
 
 
 def rebuild(conn: Connection) -> dict[str, int]:

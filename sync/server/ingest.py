@@ -27,10 +27,11 @@ from sync.server.sql import insert_ignore
 from terminal.journal.canonical import (
     ENVELOPE_KEYS,
     CanonicalError,
-    canonical_parsed,
-    entry_hash,
+    check_canonical_line,
     genesis_prev,
+    hash_of_canonical_line,
     loads_strict,
+    parse_canonical_line,
 )
 from terminal.journal.keys import verify_hash_sig
 
@@ -80,7 +81,7 @@ def _format(index: int, seq: int | None, why: str) -> Refusal:
 def parse_line(line: str, index: int) -> Parsed:
     """One uploaded line as an envelope dict, or Refusal "format"."""
     try:
-        value = loads_strict(line)
+        value = parse_canonical_line(line)
     except CanonicalError as exc:
         raise _format(index, None, f"not a strict journal JSON value: {exc}") from None
     if not isinstance(value, dict):
@@ -98,12 +99,9 @@ def parse_line(line: str, index: int) -> Parsed:
     if not _DAY.fullmatch(value["day"]) or not _HEX64.fullmatch(value["hash"]):
         raise _format(index, seq, "day is not YYYY-MM-DD or hash is not 64 hex digits")
     try:
-        exact = canonical_parsed(value).decode("utf-8") == line
+        check_canonical_line(line, value)
     except CanonicalError as exc:
         raise _format(index, seq, f"not canonical: {exc}") from None
-    if not exact:
-        raise _format(index, seq, "not the exact canonical JSON text of the entry (sorted "
-                                  "keys, no spaces, UTF-8 unescaped); send lines as stored")
     return Parsed(line, value)
 
 
@@ -153,7 +151,7 @@ def _chain(terminal: str, parsed: Parsed, prev_hash: str) -> None:
     if value["prev"] != prev_hash:
         why = (f"prev {value['prev'][:16]}… does not link to the stored head "
                f"{prev_hash[:16]}… of {terminal}")
-    elif entry_hash(value) != value["hash"]:
+    elif hash_of_canonical_line(parsed.line, value) != value["hash"]:
         why = "hash does not match the entry's content (edited after sealing?)"
     else:
         return
@@ -237,7 +235,8 @@ def ingest(conn: Connection, terminal: str, public_key: str, lines: Sequence[str
         result.ack, result.stored = new[-1].seq, len(new)
         conn.execute(update(Head).where(Head.terminal == terminal)
                      .values(ack=result.ack, head_hash=new[-1].value["hash"]))
-        derived.recompute(conn, terminal, {p.value["day"] for p in new})
+        derived.recompute(conn, terminal, {p.value["day"] for p in new},
+                          [p.value for p in new])
     if result.gap is not None:
         record_alarm(conn, terminal, {
             "kind": "gap", "seq": result.gap["found"], "stored_hash": None,

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from json.encoder import encode_basestring
 from typing import Final, NoReturn
 
 from terminal.errors import JournalError
@@ -188,3 +189,128 @@ def unsigned_part(entry: Mapping[str, object]) -> dict[str, object]:
 def entry_hash(entry: Mapping[str, object]) -> str:
     """Hex SHA-256 of the canonical entry without ``hash`` and ``sig``."""
     return hashlib.sha256(canonical(unsigned_part(entry))).hexdigest()
+
+
+# --- Fast paths for text that must already be canonical (the server's ingest) -------------
+
+
+def _ascii_keys(obj: dict[str, object]) -> dict[str, object]:
+    if not "".join(obj).isascii():
+        bad = next(key for key in obj if not key.isascii())
+        raise CanonicalError(f"key {bad!r} is not ASCII; journal keys are ASCII")
+    return obj
+
+
+# C-speed scanners: floats, NaN/Infinity and ints beyond ±(2**53 - 1) are refused while
+# parsing; the second also refuses non-ASCII keys (used only for lines that are not ASCII).
+_LINE_DECODER: Final = json.JSONDecoder(
+    parse_float=_no_float, parse_int=_strict_int, parse_constant=_no_float
+)
+_LINE_DECODER_KEYS: Final = json.JSONDecoder(
+    object_hook=_ascii_keys, parse_float=_no_float, parse_int=_strict_int,
+    parse_constant=_no_float,
+)  # fmt: skip
+NOT_CANONICAL: Final = (
+    "not the exact canonical JSON text of the entry (sorted keys, no spaces, UTF-8 "
+    "unescaped); send lines as stored"
+)
+
+
+def parse_canonical_line(line: str) -> object:
+    """Parse one line meant to be canonical: floats, NaN, Infinity, ints beyond ±(2**53 - 1)
+    and non-ASCII keys are refused here (CanonicalError). Duplicate keys, spacing, key order
+    and escapes are left to ``check_canonical_line``, which must be called on the result."""
+    decoder = _LINE_DECODER if line.isascii() else _LINE_DECODER_KEYS
+    try:
+        return decoder.decode(line)
+    except CanonicalError:
+        raise
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, int digit limit, nesting
+        raise CanonicalError(f"not valid JSON: {exc}") from None
+
+
+def check_canonical_line(line: str, value: object) -> None:
+    """Raise CanonicalError unless ``line`` is exactly ``canonical(value)`` (as text) and
+    ``value`` (from ``parse_canonical_line(line)``) keeps every canonical rule.
+
+    Equality with the re-serialisation also refuses duplicate keys: a dict holds each key
+    once, so the canonical text of a parsed value never repeats a key.
+    """
+    try:
+        exact = _ENCODER.encode(value) == line
+    except RecursionError:
+        raise CanonicalError("nested too deeply") from None
+    if not exact:
+        loads_strict(line)  # names a duplicate key when that is the reason
+        raise CanonicalError(NOT_CANONICAL)
+    if "\\u0000" in line:  # canonical text writes U+0000 as \u0000 (or a string holds "\\u0000")
+        check_value(value)
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate (written as is by the encoder)
+            check_value(value)  # names its path
+            raise CanonicalError(f"not encodable as UTF-8: {exc}") from None
+
+
+def loads_canonical_line(line: str) -> object:
+    """``parse_canonical_line`` then ``check_canonical_line``: the value of a line that is
+    exactly canonical, or CanonicalError."""
+    value = parse_canonical_line(line)
+    check_canonical_line(line, value)
+    return value
+
+
+_CONTAINERS: Final = (dict, list)
+
+
+def _segment(key: str, text: str) -> bytes:
+    return f',"{key}":{encode_basestring(text)}'.encode()
+
+
+def _signed_out_spans(data: bytes, value: Mapping[str, object]) -> tuple[int, int, int, int] | None:
+    """Where the top-level ``,"hash":...`` and ``,"sig":...`` pairs sit in ``data`` (the UTF-8
+    of a line already checked to be canonical(value)), or None when they cannot be located
+    safely.
+
+    Keys are sorted, so the top-level ``hash`` pair comes after every key below "hash" and
+    before the others; when none of those others holds an object or a list, nothing after the
+    top-level pair can hold a key (a raw ``"`` never occurs inside a JSON string, and in UTF-8
+    ASCII bytes never occur inside a multi-byte character), so the last ``,"hash":"`` is the
+    top-level one. The same holds for "sig", which sorts after "hash".
+    """
+    hash_, sig = value.get("hash"), value.get("sig")
+    if not isinstance(hash_, str) or not isinstance(sig, str):
+        return None
+    for key, item in value.items():
+        if key > "hash" and isinstance(item, _CONTAINERS):
+            return None
+    hash_seg, sig_seg = _segment("hash", hash_), _segment("sig", sig)
+    at_hash, at_sig = data.rfind(b',"hash":"'), data.rfind(b',"sig":"')
+    end_hash, end_sig = at_hash + len(hash_seg), at_sig + len(sig_seg)
+    if (at_hash < 0 or at_sig < end_hash or not data.startswith(hash_seg, at_hash)
+            or not data.startswith(sig_seg, at_sig)):
+        return None
+    return at_hash, end_hash, at_sig, end_sig
+
+
+def unsigned_text(line: str, value: Mapping[str, object]) -> str | None:
+    """The canonical text of ``value`` without ``hash`` and ``sig``, cut out of ``line``
+    (already checked: ``line`` == canonical(value)), or None when it cannot be cut safely."""
+    data = line.encode("utf-8")
+    spans = _signed_out_spans(data, value)
+    if spans is None:
+        return None
+    a, b, c, d = spans
+    return (data[:a] + data[b:c] + data[d:]).decode("utf-8")
+
+
+def hash_of_canonical_line(line: str, value: Mapping[str, object]) -> str:
+    """``entry_hash(value)`` for ``value`` parsed from the canonical ``line``, without
+    re-serialising the entry (falls back to ``entry_hash`` when the text cannot be cut)."""
+    data = line.encode("utf-8")
+    spans = _signed_out_spans(data, value)
+    if spans is None:
+        return entry_hash(value)
+    a, b, c, d = spans
+    return hashlib.sha256(data[:a] + data[b:c] + data[d:]).hexdigest()
