@@ -37,9 +37,15 @@ class FaultProxy:
         self.held: tuple[str, str, dict[str, str], bytes] | None = None
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
-        # A short poll interval: shutdown() waits for it, once per schedule.
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,),
-                                       daemon=True)
+        self.server.timeout = 0.02
+        self.stopping = threading.Event()
+        # Our own accept loop rather than serve_forever/shutdown, whose handshake was seen to
+        # hang once in a few thousand schedules: the loop checks the event every 20 ms.
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self.stopping.is_set():
+            self.server.handle_request()
 
     @property
     def url(self) -> str:
@@ -50,9 +56,9 @@ class FaultProxy:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.stopping.set()
         self.thread.join(timeout=5)
+        self.server.server_close()
 
     def choose(self) -> str:
         with self.lock:
