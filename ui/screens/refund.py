@@ -1,0 +1,217 @@
+"""Refund (partial, any later day) and void (whole sale, same day), both with a supervisor PIN."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, cast
+
+from terminal.errors import DomainError
+from terminal.journal import Entry
+from terminal.money import format_yen
+from terminal.ports import TenderKind
+from ui.qt import (
+    QButtonGroup,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+from ui.screens.base import Screen
+from ui.session import Session
+from ui.widgets.buttons import BigButton, title_label
+from ui.widgets.keypad import Keypad
+
+RECENT = 6
+
+
+class RefundScreen(Screen):
+    name = "refund"
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(session, parent)
+        self.original: Entry | None = None
+        self.left: dict[int, int] = {}
+        self.chosen: dict[int, int] = {}
+        self.tender_kind: TenderKind = "cash"
+        self.title = title_label()
+        self.recent_caption, self.seq_caption, self.summary = QLabel(), QLabel(), QLabel()
+        self.summary.setProperty("i18n_exempt", True)
+        self.recent_host = QWidget()
+        self.recent_layout = QVBoxLayout(self.recent_host)
+        self.keypad = Keypad(max_length=9)
+        self.find_button = BigButton(on_click=self.find_sale)
+        self.lines_host = QWidget()
+        self.lines_grid = QGridLayout(self.lines_host)
+        self.cash_button = BigButton(checkable=True, on_click=lambda: self.set_tender("cash"))
+        self.original_button = BigButton(checkable=True, on_click=self.original_tender)
+        group = QButtonGroup(self)
+        group.addButton(self.cash_button)
+        group.addButton(self.original_button)
+        self.refund_button = BigButton(tone="danger", on_click=self.refund)
+        self.void_button = BigButton(tone="danger", on_click=self.void)
+        self.qty_buttons: dict[int, tuple[BigButton, BigButton]] = {}
+        left = QVBoxLayout()
+        left.addWidget(self.recent_caption)
+        recent = QScrollArea()
+        recent.setWidgetResizable(True)
+        recent.setWidget(self.recent_host)
+        left.addWidget(recent, 1)
+        left.addWidget(self.seq_caption)
+        left.addWidget(self.keypad)
+        left.addWidget(self.find_button)
+        right = QVBoxLayout()
+        right.addWidget(self.summary)
+        right.addWidget(self.lines_host, 1)
+        tenders = QHBoxLayout()
+        tenders.addWidget(self.cash_button)
+        tenders.addWidget(self.original_button)
+        right.addLayout(tenders)
+        right.addWidget(self.refund_button)
+        right.addWidget(self.void_button)
+        row = QHBoxLayout()
+        row.addLayout(left, 2)
+        row.addLayout(right, 3)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addLayout(row, 1)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.title.setText(self.t("refund.title"))
+        self.recent_caption.setText(self.t("refund.recent"))
+        self.seq_caption.setText(self.t("refund.seq"))
+        self.find_button.setText(self.t("refund.find"))
+        self.cash_button.setText(self.t("refund.by_cash"))
+        self.original_button.setText(self.t("refund.by_original"))
+        self.refund_button.setText(self.t("refund.refund"))
+        self.void_button.setText(self.t("refund.void"))
+        self.keypad.set_labels(self.t("keypad.back"), self.t("keypad.clear"))
+        self._show()
+
+    def enter(self, arg: object = None) -> None:
+        self.original = None
+        self.keypad.clear()
+        while self.recent_layout.count():
+            item = self.recent_layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.recent_buttons: dict[int, BigButton] = {}
+        sales = [e for e in self.session.counter.state.period if e["kind"] == "sale"]
+        for entry in sales[-RECENT:][::-1]:
+            seq = int(entry["seq"])
+            text = f"No. {entry['body']['receipt_no']}  {format_yen(int(entry['body']['total']))}"
+            button = BigButton(text, on_click=partial(self.load, seq))
+            self.recent_buttons[seq] = button
+            self.recent_layout.addWidget(button)
+        self._show()
+
+    def find_sale(self) -> None:
+        seq = self.keypad.amount()
+        if seq:
+            self.load(seq)
+
+    def load(self, seq: int) -> None:
+        counter = self.session.counter
+
+        def job() -> tuple[Entry, dict[int, int]]:
+            entry = counter.journal.entry(seq) if 1 <= seq <= counter.journal.last_seq else None
+            if entry is None or entry.kind != "sale":
+                raise DomainError(f"取引 {seq} は売上ではありません (entry {seq} is not a sale)")
+            return entry, counter.refunded_quantities(seq)
+
+        self.session.run(job, self._loaded, name="load_sale")
+
+    def _loaded(self, result: object) -> None:
+        entry, done = cast(tuple[Entry, dict[int, int]], result)
+        self.original = entry
+        lines = entry.body["lines"]
+        self.left = {i: int(line["qty"]) - done.get(i, 0) for i, line in enumerate(lines)}
+        self.chosen = {i: 0 for i in self.left}
+        self.set_tender("cash")
+        self._show()
+
+    def _original_kind(self) -> TenderKind | None:
+        if self.original is None:
+            return None
+        for tender in self.original.body["tenders"]:
+            if tender["kind"] != "cash":
+                return cast(TenderKind, tender["kind"])
+        return None
+
+    def original_tender(self) -> None:
+        kind = self._original_kind()
+        if kind is not None:
+            self.set_tender(kind)
+
+    def set_tender(self, kind: TenderKind) -> None:
+        self.tender_kind = kind
+        (self.cash_button if kind == "cash" else self.original_button).setChecked(True)
+
+    def _show(self) -> None:
+        while self.lines_grid.count():
+            item = self.lines_grid.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        self.qty_buttons = {}
+        entry = self.original
+        enabled = entry is not None
+        for button in (self.refund_button, self.void_button, self.cash_button):
+            button.setEnabled(enabled)
+        self.original_button.setEnabled(self._original_kind() is not None)
+        if entry is None:
+            self.summary.setText(self.t("refund.pick"))
+            return
+        body: dict[str, Any] = entry.body
+        self.summary.setText(f"No. {body['receipt_no']}  {format_yen(int(body['total']))}")
+        for i, line in enumerate(body["lines"]):
+            self._line_row(i, line)
+
+    def _line_row(self, i: int, line: dict[str, Any]) -> None:
+        name = QLabel(f"{line['name']}  {format_yen(int(line['unit_price']))}")
+        name.setProperty("i18n_exempt", True)
+        qty = QLabel(f"{self.chosen.get(i, 0)} / {self.left.get(i, 0)}")
+        minus = BigButton("−", on_click=lambda: self.change(i, -1))
+        plus = BigButton("+", on_click=lambda: self.change(i, 1))
+        self.qty_buttons[i] = (minus, plus)
+        for col, widget in enumerate((name, qty, minus, plus)):
+            self.lines_grid.addWidget(widget, i, col)
+
+    def change(self, index: int, delta: int) -> None:
+        value = self.chosen.get(index, 0) + delta
+        self.chosen[index] = max(0, min(self.left.get(index, 0), value))
+        self._show()
+
+    def refund(self) -> None:
+        entry, quantities = self.original, {i: q for i, q in self.chosen.items() if q > 0}
+        if entry is None:
+            return
+        if not quantities:
+            self.session.error("refund.none_chosen")
+            return
+        counter, kind = self.session.counter, self.tender_kind
+
+        def approved(approver: str) -> None:
+            self.session.run(lambda: counter.refund(entry.seq, quantities, approver, kind),
+                             self._done, name="refund")
+
+        self.session.approve("approve.refund", approved)
+
+    def void(self) -> None:
+        entry = self.original
+        if entry is None:
+            return
+        counter = self.session.counter
+
+        def approved(approver: str) -> None:
+            self.session.run(lambda: counter.void(entry.seq, approver), self._done, name="void")
+
+        self.session.approve("approve.void", approved)
+
+    def _done(self, result: object) -> None:
+        assert isinstance(result, Entry)
+        self.session.ok(f"refund.done.{result.kind.removeprefix('training.')}")
+        self.session.go("done", (result, "", ""))
