@@ -29,16 +29,24 @@ system-deps:
 	fi
 
 demo: system-deps $(STAMP)
-	mkdir -p $(DEMO_DIR)
-	$(BIN)/madoguchi simulate --config $(DEMO_CONFIG) --journal $(DEMO_DIR)/museum.db --sales 40 --days 1 --seed 1 --open
-	$(BIN)/madoguchi report x --journal $(DEMO_DIR)/museum.db
-	$(BIN)/madoguchi journal verify $(DEMO_DIR)/museum.db --key $(DEMO_DIR)/museum.key
+	@if [ -n "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
+	  $(BIN)/madoguchi demo --config $(DEMO_CONFIG); \
+	else \
+	  echo "no display: the counter app walks its tour offscreen (screenshots in $(DEMO_DIR)/tour)"; \
+	  $(BIN)/madoguchi demo --config $(DEMO_CONFIG) --offscreen --tour $(DEMO_DIR)/tour \
+	    --data $(DEMO_DIR)/app 2>/dev/null && \
+	  echo "tour: $$(ls $(DEMO_DIR)/tour | wc -l) screenshots in $(DEMO_DIR)/tour" && \
+	  $(BIN)/madoguchi simulate --config $(DEMO_CONFIG) --journal $(DEMO_DIR)/museum.db \
+	    --sales 40 --days 1 --seed 1 --open && \
+	  $(BIN)/madoguchi report x --journal $(DEMO_DIR)/museum.db && \
+	  $(BIN)/madoguchi journal verify $(DEMO_DIR)/museum.db --key $(DEMO_DIR)/museum.key; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check terminal kiosk_config drivers sync ui madoguchi tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict terminal sync kiosk_config madoguchi
+	$(BIN)/mypy --strict terminal sync kiosk_config madoguchi drivers ui
 
 test: system-deps $(STAMP) lint typecheck
 	$(BIN)/pytest -m "not slow" -q

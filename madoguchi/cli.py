@@ -7,10 +7,11 @@ Exit codes: 0 success; 1 the check failed (a tampered journal, a refused operati
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from madoguchi import commands, server_cli, sync_cli
+from madoguchi import app_cli, commands, devices_cli, server_cli, sync_cli
 from terminal.errors import ConfigError, JournalError, MadoguchiError, NotAJournal, WrongTerminal
 
 Handler = Callable[[argparse.Namespace], int]
@@ -85,12 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"madoguchi {commands.version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_config, _add_simulate, _add_journal, _add_report, _add_clerk,
-                server_cli.add_commands, sync_cli.add_commands):
+                server_cli.add_commands, sync_cli.add_commands, app_cli.add_commands,
+                devices_cli.add_commands):
         add(sub)
     return parser
 
 
+def _quiet_libraries() -> None:
+    """Operators want warnings only, prefixed so they can tell them from results."""
+    logging.basicConfig(level=logging.WARNING, format="madoguchi: %(name)s: %(message)s")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _quiet_libraries()
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
