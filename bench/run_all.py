@@ -37,7 +37,8 @@ def main() -> int:
         line = summary[-1] if summary else "(no output)"
         if result.returncode != 0:
             failed += 1
-            line = f"FAILED (exit {result.returncode}): {result.stderr.strip()[-300:]}"
+            line = (f"{line} — BELOW TARGET (exit {result.returncode})" if summary else
+                    f"FAILED (exit {result.returncode}): {result.stderr.strip()[-300:]}")
         print(line)
         rows.append(f"| `{bench.name}` | {line} |")
     doc = ROOT / "docs" / "benchmarks.md"
