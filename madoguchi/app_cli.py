@@ -107,7 +107,7 @@ def build_context(config: KioskConfig, data_dir: Path, stack: ExitStack, *, demo
     key = TerminalKey.load(key_path)
     uploader = stack.enter_context(_sync(stack, config, key, journal_path, server_url))
     counter = build_counter(config, journal, SystemClock(), _clerks(config, demo),
-                            devices.payment_terminal)
+                            devices.payment_terminal, qr_gateway=devices.qr_gateway)
     terminal = config.terminal_id
 
     def receipt_url(seq: int, entry_hash: str) -> str | None:

@@ -11,7 +11,7 @@ from kiosk_config.schema import KioskConfig
 from terminal.clerks import Clerk
 from terminal.counter import Counter, CounterSettings
 from terminal.journal import Journal, TerminalKey
-from terminal.ports import Clock, PaymentTerminal
+from terminal.ports import Clock, PaymentTerminal, QrGateway
 
 
 def settings_from(config: KioskConfig) -> CounterSettings:
@@ -48,7 +48,9 @@ def payment_terminal_for(config: KioskConfig, rng: random.Random,
 
 def build_counter(config: KioskConfig, journal: Journal, clock: Clock,
                   clerks: Mapping[str, Clerk],
-                  payment_terminal: PaymentTerminal | None) -> Counter:
+                  payment_terminal: PaymentTerminal | None, *,
+                  qr_gateway: QrGateway | None = None) -> Counter:
+    """``qr_gateway``: QR through the gateway (else through the payment terminal)."""
     return Counter(
         journal=journal,
         catalogue=config.catalogue,
@@ -56,4 +58,5 @@ def build_counter(config: KioskConfig, journal: Journal, clock: Clock,
         clerks=clerks,
         clock=clock,
         payment_terminal=payment_terminal,
+        qr_gateway=qr_gateway,
     )

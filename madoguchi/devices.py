@@ -2,22 +2,30 @@
 
 ``driver = "simulator"`` gives a wire-level simulator wired to the real driver: the ZVT
 simulator over TCP behind ZvtPaymentTerminal, a network ESC/POS printer simulator behind
-EscposPrinter, an emulated FeliCa tag on nfcpy's udp transport behind NfcpyReader.
+EscposPrinter, an emulated FeliCa tag on nfcpy's udp transport behind NfcpyReader, the local
+PayPay-OPA-shaped gateway (HTTP, HMAC-signed, with credentials made up at start) behind
+PayPayGateway. A real gateway's secret comes from an environment variable named in the
+config (``secret_env``), never from the TOML file.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import socket
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk_config.schema import DeviceConfig, KioskConfig
 from terminal.errors import ConfigError
-from terminal.ports import CardReader, PaymentTerminal
+from terminal.ports import CardReader, PaymentTerminal, QrGateway
+
+if TYPE_CHECKING:
+    from drivers.qr.paypay import PayPayConfig
 
 DEMO_IDM = bytes.fromhex("012E4CD8A1B2C3D4")  # a sample Hachica-like IDm (not a real card)
 
@@ -29,6 +37,7 @@ class Devices:
     payment_terminal: PaymentTerminal | None = None
     printer: Any | None = None
     card_reader: CardReader | None = None
+    qr_gateway: QrGateway | None = None
     simulators: dict[str, object] = field(default_factory=dict)
     stack: ExitStack = field(default_factory=ExitStack)
 
@@ -127,6 +136,54 @@ def _card_reader(device: DeviceConfig, devices: Devices) -> None:
     devices.card_reader = reader
 
 
+def _qr_gateway(device: DeviceConfig, devices: Devices) -> None:
+    from drivers.qr.paypay import PayPayConfig, PayPayGateway
+
+    params: dict[str, Any] = dict(device.params)
+    if device.driver == "simulator":
+        from drivers.qr.paypay_sim import PayPaySimulator
+
+        # Test credentials made up for this run: the simulator and the adapter share them.
+        key, secret = f"sim-{secrets.token_hex(8)}", secrets.token_urlsafe(32)
+        simulator = PayPaySimulator(api_key=key, api_secret=secret)
+        simulator.code_polls = int(params.get("code_polls", 0))  # 0: the (simulated)
+        simulator.start()  # visitor pays a shown code as soon as the counter asks
+        devices.stack.callback(simulator.stop)
+        devices.simulators["qr_gateway"] = simulator
+        config = PayPayConfig(base_url=simulator.url, api_key=key, api_secret=secret,
+                              timeout=float(params.get("timeout", 5.0)),
+                              poll_interval=0.2, settle_timeout=5.0)
+    else:
+        config = _http_gateway_config(params)
+    gateway = PayPayGateway(config)
+    devices.stack.callback(gateway.close)
+    devices.qr_gateway = gateway
+
+
+def _http_gateway_config(params: dict[str, Any]) -> PayPayConfig:
+    from drivers.qr.paypay import PayPayConfig
+
+    where = "devices.qr_gateway"
+    if "api_secret" in params:
+        raise ConfigError(f"{where}: api_secret must not be in the config file; put it in an "
+                          "environment variable and name it with secret_env")
+    missing = [k for k in ("base_url", "api_key", "secret_env") if not params.get(k)]
+    if missing:
+        raise ConfigError(f"{where}: http needs {', '.join(missing)} (e.g. secret_env = "
+                          '"MADOGUCHI_PAYPAY_SECRET")')
+    secret_env = str(params["secret_env"])
+    secret = os.environ.get(secret_env, "")
+    if not secret:
+        raise ConfigError(f"QR決済の秘密鍵がありません (environment variable {secret_env} is "
+                          f"not set): set it to the gateway's API secret ({where}.secret_env)")
+    return PayPayConfig(
+        base_url=str(params["base_url"]), api_key=str(params["api_key"]), api_secret=secret,
+        merchant_id=str(params.get("merchant_id", "")), store_id=str(params.get("store_id", "")),
+        terminal_id=str(params.get("terminal_id", "")),
+        timeout=float(params.get("timeout", 15.0)),
+    )
+
+
 def build_devices(config: KioskConfig, data_dir: Path) -> Devices:
     """Open every configured device (closing what was opened if one fails)."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -135,6 +192,7 @@ def build_devices(config: KioskConfig, data_dir: Path) -> Devices:
         "payment_terminal": lambda d: _payment_terminal(d, data_dir, devices),
         "printer": lambda d: _printer(d, devices),
         "card_reader": lambda d: _card_reader(d, devices),
+        "qr_gateway": lambda d: _qr_gateway(d, devices),
     }
     try:
         for kind, build in builders.items():

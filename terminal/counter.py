@@ -17,8 +17,9 @@ from terminal.documents import check_void, refund_body, sale_body, void_body
 from terminal.errors import ApprovalRequired, AuthError, DomainError
 from terminal.journal import Entry, Journal
 from terminal.money import RoundingMode
-from terminal.payments import PaymentDesk
+from terminal.payments import PaymentDesk, PaymentPending, Prompt
 from terminal.ports import Clock, PaymentTerminal, QrGateway, TenderKind
+from terminal.qr_payments import QrCodes
 from terminal.reports import period_totals, x_report, z_body
 from terminal.sale import Cart, SaleLine
 from terminal.state import CounterState, OpenSale
@@ -48,12 +49,14 @@ class Counter:
     guard: LoginGuard = field(default_factory=LoginGuard)
     state: CounterState = field(init=False)
     payments: PaymentDesk = field(init=False)
+    qr_codes: QrCodes = field(init=False)
 
     def __post_init__(self) -> None:
         self.state = CounterState(self.settings.terminal)
         for entry in self.journal.entries():
             self.state.apply(entry.as_dict())
         self.payments = PaymentDesk(self)
+        self.qr_codes = QrCodes(self.payments)
 
     # -- journal ------------------------------------------------------------------------
     def record(self, kind: str, body: Mapping[str, Any]) -> Entry:
@@ -151,10 +154,25 @@ class Counter:
         return self.complete_sale(payment.add(cash_tender(payment.remaining, given)))
 
     def pay_by_terminal(self, kind: TenderKind, amount: int | None = None,
-                        customer_code: str = "") -> Tender:
+                        customer_code: str = "", prompt: Prompt | None = None) -> Tender:
         """Card, e-money, transit IC or QR through the device; ``customer_code`` is the
-        visitor's scanned QR (customer-presented) when a QR gateway is configured."""
-        return self.payments.pay_by_terminal(kind, amount, customer_code)
+        visitor's scanned QR (customer-presented) when a QR gateway is configured;
+        ``prompt`` receives the payment terminal's live messages."""
+        return self.payments.pay_by_terminal(kind, amount, customer_code, prompt)
+
+    def show_qr(self, amount: int | None = None) -> tuple[str, str]:
+        """A dynamic (merchant-presented) code through the QR gateway for ``amount`` yen
+        (None: all that is due): returns (ref, the code's text for the customer display)."""
+        return self.qr_codes.show(amount)
+
+    def poll_qr(self, ref: str) -> Tender | None:
+        """None while the visitor has not paid the code ``ref``; its tender once paid
+        (``PaymentDeclined`` when it was declined or expired)."""
+        return self.qr_codes.poll(ref)
+
+    def cancel_qr(self, ref: str) -> Entry:
+        """Withdraw the code ``ref`` at the gateway; nothing stays charged for it."""
+        return self.qr_codes.cancel(ref)
 
     def pay_with(self, tender: Tender) -> Entry:
         """Complete the sale with one more tender that settles it (points, or a tender taken
@@ -163,6 +181,11 @@ class Counter:
 
     def complete_sale(self, payment: Payment) -> Entry:
         open_sale = self._open_sale()
+        if open_sale.pending:
+            raise PaymentPending(
+                "決済結果が不明な取引があります (a payment is pending): 決済結果を確認するか"
+                "QRコードを取り消してください (resolve it or cancel the QR code first)"
+            )
         if not payment.is_settled:
             raise DomainError(f"未払い残高 ¥{payment.remaining:,} (amount still due)")
         lines = [_line_from_body(b) for b in open_sale.lines]
@@ -216,6 +239,32 @@ class Counter:
         body = void_body(original, original_seq, self.settings.terminal, self.clerk,
                          approved_by, f"{original['receipt_no']}-V")
         return self.record("void", body)
+
+    def reprint(self, sale_seq: int, approved_by: str) -> Entry:
+        """Journal a reprint (再発行) of the receipt of sale, refund or void ``sale_seq``,
+        approved by a supervisor; ``count`` is how many reprints of it so far (1: the first)."""
+        if not approved_by:
+            raise ApprovalRequired(
+                "再発行には責任者の承認が必要です (a reprint needs a supervisor's approval)"
+            )
+        supervisor = self.clerks.get(approved_by)
+        if supervisor is None or not can_approve(supervisor):
+            raise ApprovalRequired(
+                f"{approved_by} は承認できません (not a supervisor): ask a supervisor"
+            )
+        if not 1 <= sale_seq <= self.journal.last_seq:
+            raise DomainError(f"取引 {sale_seq} が見つかりません (no entry with seq {sale_seq})")
+        entry = self.journal.entry(sale_seq)
+        if entry.kind.removeprefix("training.") not in ("sale", "refund", "void"):
+            raise DomainError(
+                f"seq {sale_seq} はレシートのある取引ではありません (entry {sale_seq} is a "
+                f"{entry.kind}, not a sale, refund or void)"
+            )
+        return self.record("reprint", {
+            "sale_seq": sale_seq, "receipt_no": str(entry.body["receipt_no"]),
+            "clerk": self.clerk, "approved_by": approved_by,
+            "count": self.state.reprints.get(sale_seq, 0) + 1,
+        })
 
     def refunded_quantities(self, original_seq: int) -> dict[int, int]:
         from terminal.documents import refunded_quantities

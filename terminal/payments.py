@@ -4,20 +4,36 @@ Before a request leaves the counter a ``payment.pending`` entry is committed; it
 journaled as ``payment.result``. If the link drops or the counter crashes in between, the
 pending entry stays open and is resolved by asking the device what happened to that ``ref``
 (never by charging again), so money is neither lost nor taken twice.
+
+QR goes through the QR gateway when one is configured (else through the payment terminal, like
+a card): a charge of the visitor's code, a void as the gateway's ``cancel`` of the tender's
+ref, a refund as ``refund(amount, ref, original_ref)``. A gateway request the gateway never
+received is cancelled there (so a late arrival cannot charge) and recorded as not approved.
+Merchant-presented dynamic codes: ``terminal.qr_payments``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from terminal.errors import DeviceError, DomainError, PaymentDeclined
-from terminal.ports import PAYMENT_TERMINAL_KINDS, PaymentResult, PaymentTerminal, TenderKind
+from terminal.ports import (
+    PAYMENT_TERMINAL_KINDS,
+    PaymentResult,
+    PaymentTerminal,
+    QrGateway,
+    TenderKind,
+)
 from terminal.tenders import Tender
 
 if TYPE_CHECKING:
     from terminal.counter import Counter
     from terminal.journal import Entry
+    from terminal.state import OpenSale
+
+Prompt = Callable[[str], None]
 
 
 class PaymentPending(DomainError):
@@ -56,11 +72,25 @@ class PaymentDesk:
         if kind not in PAYMENT_TERMINAL_KINDS and kind != "qr":
             raise DomainError(f"{kind} is not paid through a payment terminal")
 
-    def pay_by_terminal(self, kind: TenderKind, amount: int | None = None,
-                        customer_code: str = "") -> Tender:
+    def gateway_for(self, kind: object) -> QrGateway | None:
+        """The QR gateway when ``kind`` is qr and one is configured (else the payment terminal
+        handles it)."""
+        return self.counter.qr_gateway if kind == "qr" else None
+
+    def require_no_pending(self) -> None:
+        open_sale = self.counter.state.open_sale
+        if open_sale is not None and open_sale.pending:
+            raise PaymentPending(
+                "決済結果が不明な取引があります (a payment is pending): 決済結果を確認するか"
+                "QRコードを取り消してください (resolve it or cancel the QR code first)"
+            )
+
+    def due(self, kind: TenderKind, amount: int | None) -> tuple[OpenSale, int]:
+        """Open the sale if needed and check a device payment of ``amount`` (None: all due)."""
         counter = self.counter
         self._check_kind(kind)
         open_sale = counter.begin_payment()
+        self.require_no_pending()
         remaining = counter.payment().remaining
         amount = remaining if amount is None else amount
         if amount <= 0 or amount > remaining:
@@ -68,29 +98,38 @@ class PaymentDesk:
                 f"金額 ¥{amount:,} が不正です (a {kind} payment must be 1..{remaining} yen: "
                 "overpayment is only possible in cash)"
             )
-        # One ref per request (the seq its pending entry gets): a retry after a decline is a
-        # new transaction to an idempotent device, never the old answer again.
-        ref = f"{counter.settings.terminal}-{counter.journal.last_seq + 1}"
+        return open_sale, amount
+
+    def new_ref(self) -> str:
+        """One ref per request (the seq its pending entry gets): a retry after a decline is a
+        new transaction to an idempotent device, never the old answer again."""
+        return f"{self.counter.settings.terminal}-{self.counter.journal.last_seq + 1}"
+
+    def pay_by_terminal(self, kind: TenderKind, amount: int | None = None,
+                        customer_code: str = "", prompt: Prompt | None = None) -> Tender:
+        """``prompt`` receives the payment terminal's live messages (from its thread)."""
+        open_sale, amount = self.due(kind, amount)
+        ref = self.new_ref()
         body = {"operation": "sale", "kind": kind, "amount": amount, "ref": ref,
                 "open_seq": open_sale.open_seq}
-        gateway = counter.qr_gateway if kind == "qr" else None
+        gateway = self.gateway_for(kind)
         if gateway is not None:
-            result = self._send(body, lambda: gateway.charge(amount, customer_code, ref))
+            result = self.send(body, lambda: gateway.charge(amount, customer_code, ref))
         else:
             terminal = self._terminal()  # refuse before journaling when none is configured
-            result = self._send(body, lambda: terminal.authorize_sale(amount, kind, ref,
-                                                                      _no_prompt))
+            show = prompt if prompt is not None else _no_prompt
+            result = self.send(body, lambda: terminal.authorize_sale(amount, kind, ref, show))
         if not result.approved:
             raise PaymentDeclined(f"決済が承認されませんでした (declined): {result.message}")
         return self.tender_from_result(result_body(0, result))
 
-    def _send(self, pending_body: dict[str, Any],
-              call: Callable[[], PaymentResult]) -> PaymentResult:
+    def send(self, pending_body: dict[str, Any],
+             call: Callable[[], PaymentResult]) -> PaymentResult:
         """Journal the pending request, send it, journal the outcome."""
         counter = self.counter
         pending = counter.record("payment.pending", pending_body)
         if counter.state.training:
-            result = _training_result(pending_body, pending.seq)
+            result = training_result(pending_body, pending.seq)
         else:
             try:
                 result = call()
@@ -112,9 +151,22 @@ class PaymentDesk:
         """What the device says happened to this request (None: it never received it).
         A DeviceError means we still don't know."""
         ref = str(pending_body["ref"])
-        if pending_body.get("kind") == "qr" and self.counter.qr_gateway is not None:
-            return self.counter.qr_gateway.last_result(ref)
-        return self._terminal().last_result(ref)
+        gateway = self.gateway_for(pending_body.get("kind"))
+        if gateway is None:
+            return self._terminal().last_result(ref)
+        if pending_body.get("operation") == "void":
+            # A gateway cancel is idempotent: sending it again is how we learn its outcome.
+            return as_pending(gateway.cancel(str(pending_body["original_ref"])), pending_body)
+        result = gateway.last_result(ref)
+        if result is not None or pending_body.get("operation") != "sale":
+            return None if result is None else as_pending(result, pending_body)
+        # Never received, or a code never paid: cancel it so a late request cannot charge.
+        cancelled = gateway.cancel(ref)
+        if not cancelled.approved:
+            raise DeviceError(f"QR gateway refused to cancel {ref}: {cancelled.message}")
+        return PaymentResult(approved=False, amount=int(pending_body["amount"]), kind="qr",
+                             ref=ref, brand=cancelled.brand,
+                             message="not received by the gateway (cancelled)")
 
     def resolve_pending(self) -> list[Entry]:
         """After a restart or reconnect: ask the device about every pending request.
@@ -155,12 +207,19 @@ class PaymentDesk:
         kind: TenderKind = approved["kind"]
         amount = int(approved["amount"])
         slip = str(approved["slip_no"])
-        body = {"operation": "void", "kind": kind, "amount": amount,
+        body: dict[str, Any] = {
+                "operation": "void", "kind": kind, "amount": amount,
                 "ref": f"{approved['ref']}-V", "slip_no": slip,
                 "open_seq": self.counter.state.open_sale.open_seq
                 if self.counter.state.open_sale else 0}
-        terminal = self._terminal()
-        result = self._send(body, lambda: terminal.void(slip, amount, kind))
+        gateway = self.gateway_for(kind)
+        if gateway is not None:
+            original_ref = str(approved["ref"])
+            body["original_ref"] = original_ref
+            result = self.send(body, lambda: as_pending(gateway.cancel(original_ref), body))
+        else:
+            terminal = self._terminal()
+            result = self.send(body, lambda: terminal.void(slip, amount, kind))
         if not result.approved:
             raise PaymentDeclined(f"取消できませんでした (void refused): {result.message}")
 
@@ -171,9 +230,16 @@ class PaymentDesk:
             return Tender("points", amount, ref=str(original["receipt_no"]))
         self._check_kind(kind)
         ref = f"{original['receipt_no']}-R{self.counter.journal.last_seq + 1}"
-        body = {"operation": "refund", "kind": kind, "amount": amount, "ref": ref}
-        terminal = self._terminal()
-        result = self._send(body, lambda: terminal.refund(amount, kind, ref))
+        body: dict[str, Any] = {"operation": "refund", "kind": kind, "amount": amount,
+                                "ref": ref}
+        gateway = self.gateway_for(kind)
+        if gateway is not None:
+            original_ref = _qr_ref(original)
+            body["original_ref"] = original_ref
+            result = self.send(body, lambda: gateway.refund(amount, ref, original_ref))
+        else:
+            terminal = self._terminal()
+            result = self.send(body, lambda: terminal.refund(amount, kind, ref))
         if not result.approved:
             raise PaymentDeclined(f"返金が承認されませんでした (refund declined): {result.message}")
         return self.tender_from_result(result_body(0, result))
@@ -196,7 +262,24 @@ def _no_prompt(message: str) -> None:
     """Live prompts go to the UI; headless callers ignore them."""
 
 
-def _training_result(body: Mapping[str, Any], seq: int) -> PaymentResult:
+def as_pending(result: PaymentResult, pending_body: Mapping[str, Any]) -> PaymentResult:
+    """A gateway answer recorded against our request: its ref, and its amount when the
+    gateway reported none (a cancel answers 0 yen)."""
+    return replace(result, ref=str(pending_body["ref"]),
+                   amount=result.amount or int(pending_body["amount"]))
+
+
+def _qr_ref(original: Mapping[str, Any]) -> str:
+    for tender in original["tenders"]:
+        if tender.get("kind") == "qr" and tender.get("ref"):
+            return str(tender["ref"])
+    raise DomainError(
+        "元の取引にQR決済がありません (the original sale has no QR payment to refund): "
+        "choose the tender it was paid with"
+    )
+
+
+def training_result(body: Mapping[str, Any], seq: int) -> PaymentResult:
     """Training never reaches a real payment terminal: a marked, always-approved result."""
     return PaymentResult(
         approved=True, amount=int(body["amount"]), kind=body["kind"], ref=str(body["ref"]),

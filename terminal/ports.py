@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from terminal.errors import DeviceError
 from terminal.money import TaxClass
 
 TenderKind = Literal["cash", "transit_ic", "emoney", "credit", "qr", "points"]
@@ -40,9 +41,13 @@ CardEvent = CardTapped | CardRemovedEvent
 
 
 class CardReader(Protocol):
-    """A FeliCa reader. ``poll`` waits at most ``timeout`` seconds for the next event."""
+    """A FeliCa reader. ``poll`` waits at most ``timeout`` seconds for the next event;
+    ``status`` is None while the reader works, else the error that keeps it from working."""
 
     name: str
+
+    @property
+    def status(self) -> DeviceError | None: ...
 
     def poll(self, timeout: float) -> CardEvent | None: ...
 
@@ -95,11 +100,36 @@ class QrScanner(Protocol):
 
 
 class QrGateway(Protocol):
-    def charge(self, amount: int, customer_code: str, ref: str) -> PaymentResult: ...
+    """A QR payment gateway (PayPay-OPA-shaped): the visitor's code scanned at the counter
+    (customer-presented, ``charge``) or a dynamic code the counter shows (merchant-presented,
+    ``create_dynamic_code`` + ``dynamic_status``). ``ref`` is ours and unique per request:
+    resending it never charges twice."""
 
-    def refund(self, amount: int, ref: str) -> PaymentResult: ...
+    def charge(self, amount: int, customer_code: str, ref: str) -> PaymentResult:
+        """Charge the code the visitor showed."""
+        ...
 
-    def last_result(self, ref: str) -> PaymentResult | None: ...
+    def create_dynamic_code(self, amount: int, ref: str) -> str:
+        """Create a code the visitor scans to pay ``amount`` yen; returns the text to render."""
+        ...
+
+    def dynamic_status(self, ref: str) -> PaymentResult | None:
+        """The final outcome of a dynamic code, or ``None`` while the visitor has not paid."""
+        ...
+
+    def cancel(self, ref: str) -> PaymentResult:
+        """Cancel the payment (or code) ``ref``: reverses it if it went through. Approved means
+        nothing stays charged for ``ref``."""
+        ...
+
+    def refund(self, amount: int, ref: str, original_ref: str = "") -> PaymentResult:
+        """Refund ``amount`` yen of payment ``original_ref``; ``ref`` is the refund's own id."""
+        ...
+
+    def last_result(self, ref: str) -> PaymentResult | None:
+        """The final outcome of ``ref`` (payment, code payment or refund); ``None`` when the
+        gateway never received it."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ class CounterState:
     training_sale_count: int = 0
     refunds_by_original: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     receipts: dict[int, str] = field(default_factory=dict)  # sale seq -> receipt_no
+    reprints: dict[int, int] = field(default_factory=dict)  # document seq -> reprints so far
 
     def apply(self, entry: EntryDict) -> None:
         """Fold one journal entry into the state (entries must come in seq order)."""
@@ -73,6 +74,9 @@ class CounterState:
             self.open_sale.pending[seq] = dict(body)
         elif base == "payment.result" and self.open_sale is not None:
             self._apply_result(body)
+        elif base == "reprint":
+            sale_seq = int(body["sale_seq"])
+            self.reprints[sale_seq] = self.reprints.get(sale_seq, 0) + 1
         elif base in ("refund", "void") and not kind.startswith("training."):
             key = (str(body["original_terminal"]), int(body["original_seq"]))
             self.refunds_by_original.setdefault(key, []).append(seq)
@@ -83,9 +87,11 @@ class CounterState:
         if pending is None or not body.get("approved"):
             return
         if pending.get("operation") == "void":
-            slip = pending.get("slip_no")
+            # A gateway payment is named by its ref, a payment terminal's by its slip.
+            key, value = (("ref", pending["original_ref"]) if pending.get("original_ref")
+                          else ("slip_no", pending.get("slip_no")))
             self.open_sale.approved = [
-                a for a in self.open_sale.approved if a.get("slip_no") != slip
+                a for a in self.open_sale.approved if a.get(key) != value
             ]
         else:
             self.open_sale.approved.append(dict(body))

@@ -39,7 +39,9 @@ class AppContext:
     ``set_decline_rate(rate)`` or a ``_decline_rate`` attribute), ``"card"`` (``tap(idm)`` /
     ``remove()``), ``"printer"`` (a ``PrinterSimulator``: ``state``, ``pages``).
     ``qr_payload(amount, ref)``: the merchant-presented code to show on the customer display
-    (e.g. ``drivers.qr.emv_payload_for``), or None when the counter shows none.
+    (e.g. ``drivers.qr.emv_payload_for``), or None when the counter shows none; with a QR
+    gateway on the counter, the gateway's dynamic code is shown instead, and its payment is
+    polled every ``qr_poll_interval_s`` seconds.
     """
 
     counter: Counter
@@ -55,6 +57,7 @@ class AppContext:
     qr_payload: Callable[[int, str], str | None] | None = None
     clerk_language: str = "ja"
     status_interval_s: float = 5.0
+    qr_poll_interval_s: float = 2.0
 
     def __post_init__(self) -> None:
         unknown = [lang for lang in self.languages if lang not in CUSTOMER_LANGUAGES]

@@ -1,40 +1,18 @@
-"""Devices seen from the UI: pollers on worker threads, and live payment prompts as signals."""
+"""Devices seen from the UI: card reader, QR scanner and status pollers on worker threads.
+
+The payment terminal's live prompts reach the screens through the ``prompt`` callback the
+payment screen passes to ``Counter.pay_by_terminal`` (``Session.prompt.emit``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from terminal.ports import CardRemovedEvent, CardTapped, PaymentResult, TenderKind
+from terminal.ports import CardRemovedEvent, CardTapped
 from ui.qt import QApplication, QObject
 from ui.session import Session
 from ui.workers import Poller
 
 POLL_TIMEOUT_S = 0.2
-
-
-class PromptingTerminal:
-    """Wraps the payment terminal so its live prompts reach the screens (as a Qt signal).
-
-    The core passes a no-op prompt callback; this proxy forwards every prompt to ``emit``
-    (a signal's ``emit``, safe from the worker thread) as well.
-    """
-
-    def __init__(self, inner: Any, emit: Callable[[str], None]) -> None:
-        self.inner = inner
-        self._emit = emit
-
-    def authorize_sale(self, amount: int, kind: TenderKind, ref: str,
-                       prompt: Callable[[str], None]) -> PaymentResult:
-        def both(message: str) -> None:
-            self._emit(message)
-            prompt(message)
-
-        result: PaymentResult = self.inner.authorize_sale(amount, kind, ref, both)
-        return result
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 def status_of(printer: object) -> str:
@@ -56,10 +34,6 @@ class Devices(QObject):
         self.pollers: list[Poller] = []
         ctx = session.context
         counter = session.counter
-        if counter.payment_terminal is not None and not isinstance(
-                counter.payment_terminal, PromptingTerminal):
-            counter.payment_terminal = PromptingTerminal(counter.payment_terminal,
-                                                         session.prompt.emit)
         session.device_status.emit("terminal", "ok" if counter.payment_terminal else "off", "")
         reader, scanner = ctx.card_reader, ctx.qr_scanner
         if reader is not None:

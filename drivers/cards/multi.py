@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from terminal.errors import DeviceError
 from terminal.ports import CardEvent, CardReader
 
 SLICE = 0.01  # seconds between rounds over idle readers
@@ -40,6 +41,11 @@ class MultiReader:
             if left <= 0:
                 return None
             time.sleep(min(SLICE, left))
+
+    @property
+    def status(self) -> DeviceError | None:
+        """The first failing reader's error, or None while every reader works."""
+        return next((r.status for r in self.readers if r.status is not None), None)
 
     def close(self) -> None:
         errors: list[BaseException] = []

@@ -10,7 +10,8 @@ from typing import Any
 from drivers.inprocess import InProcessPaymentTerminal
 from drivers.printer import EscposPrinter
 from drivers.printer.simulator import NetworkPrinterSimulator
-from terminal.ports import CardEvent, CardRemovedEvent, CardTapped
+from terminal.errors import DeviceError
+from terminal.ports import CardEvent, CardRemovedEvent, CardTapped, PaymentResult
 from ui.app import App
 
 TIMEOUT_MS = 10_000
@@ -20,6 +21,7 @@ class FakeCardReader:
     """The CardReader port fed by the test: ``tap`` / ``remove`` queue events."""
 
     name = "fake reader"
+    status: DeviceError | None = None
 
     def __init__(self) -> None:
         self.events: queue.Queue[CardEvent] = queue.Queue()
@@ -104,3 +106,60 @@ def kinds(app: App) -> list[str]:
     return [e.kind for e in app.context.counter.journal.entries()]
 
 
+
+
+class FakeGateway:
+    """The QrGateway port in memory; ``pay(ref)`` is the visitor paying a shown code.
+    Records the threads it was called on (the UI must never call it on the GUI thread)."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, str] = {}
+        self.amounts: dict[str, int] = {}
+        self.calls: list[tuple[str, ...]] = []
+        self.threads: set[str] = set()
+
+    def _seen(self, *call: str) -> None:
+        import threading
+
+        self.threads.add(threading.current_thread().name)
+        self.calls.append(call)
+
+    def _result(self, ref: str, approved: bool) -> PaymentResult:
+        return PaymentResult(approved=approved, amount=self.amounts.get(ref, 0), kind="qr",
+                             approval_code=f"P{ref}" if approved else "", brand="FakePay",
+                             ref=ref, message=self.status.get(ref, ""))
+
+    def charge(self, amount: int, customer_code: str, ref: str) -> PaymentResult:
+        self._seen("charge", ref, customer_code)
+        self.amounts[ref], self.status[ref] = amount, "COMPLETED"
+        return self._result(ref, True)
+
+    def create_dynamic_code(self, amount: int, ref: str) -> str:
+        self._seen("code", ref)
+        self.amounts[ref], self.status[ref] = amount, "CREATED"
+        return f"https://qr.example/{ref}"
+
+    def pay(self, ref: str, status: str = "COMPLETED") -> None:
+        self.status[ref] = status
+
+    def codes(self) -> list[str]:
+        return [call[1] for call in self.calls if call[0] == "code"]
+
+    def dynamic_status(self, ref: str) -> PaymentResult | None:
+        self._seen("status", ref)
+        status = self.status.get(ref)
+        return None if status in (None, "CREATED") else self._result(ref, status == "COMPLETED")
+
+    def cancel(self, ref: str) -> PaymentResult:
+        self._seen("cancel", ref)
+        self.status[ref] = "CANCELED"
+        return PaymentResult(approved=True, amount=0, kind="qr", ref=ref, message="cancel")
+
+    def refund(self, amount: int, ref: str, original_ref: str = "") -> PaymentResult:
+        self._seen("refund", ref, original_ref)
+        self.amounts[ref], self.status[ref] = amount, "COMPLETED"
+        return self._result(ref, True)
+
+    def last_result(self, ref: str) -> PaymentResult | None:
+        status = self.status.get(ref)
+        return None if status in (None, "CREATED") else self._result(ref, status == "COMPLETED")

@@ -15,7 +15,13 @@ from drivers.inprocess import InProcessPaymentTerminal
 from terminal.catalogue import Account, Catalogue, FeeItem, Names
 from terminal.clerks import Clerk, hash_pin
 from terminal.counter import Counter, CounterSettings
-from terminal.errors import ApprovalRequired, DeviceTimeout, DomainError, PaymentDeclined
+from terminal.errors import (
+    ApprovalRequired,
+    DeviceError,
+    DeviceTimeout,
+    DomainError,
+    PaymentDeclined,
+)
 from terminal.journal import Journal, TerminalKey, verify_path
 from terminal.payments import PaymentPending
 from terminal.ports import PaymentResult, TenderKind
@@ -330,4 +336,227 @@ def test_each_request_gets_its_own_ref(paths: tuple[Path, Path]) -> None:
             c.pay_by_terminal("credit")
     refs = [e.body["ref"] for e in c.journal.entries() if e.kind == "payment.pending"]
     assert len(set(refs)) == 2
+    c.journal.close()
+
+
+# -- reprint, live prompts, QR through the gateway --------------------------------------------
+
+
+class FakeGateway:
+    """The QrGateway port in memory: ``pay(ref)`` is the visitor paying a shown code."""
+
+    def __init__(self) -> None:
+        self.status: dict[str, str] = {}  # ref -> CREATED, COMPLETED, FAILED, CANCELED
+        self.amounts: dict[str, int] = {}
+        self.calls: list[tuple[str, ...]] = []
+
+    def _result(self, ref: str, approved: bool, message: str = "") -> PaymentResult:
+        return PaymentResult(approved=approved, amount=self.amounts.get(ref, 0), kind="qr",
+                             approval_code=f"P{ref}" if approved else "", brand="FakePay",
+                             ref=ref, message=message or self.status.get(ref, ""))
+
+    def charge(self, amount: int, customer_code: str, ref: str) -> PaymentResult:
+        self.calls.append(("charge", ref, customer_code))
+        self.amounts[ref], self.status[ref] = amount, "COMPLETED"
+        return self._result(ref, True)
+
+    def create_dynamic_code(self, amount: int, ref: str) -> str:
+        self.calls.append(("code", ref))
+        self.amounts[ref], self.status[ref] = amount, "CREATED"
+        return f"https://qr.example/{ref}"
+
+    def pay(self, ref: str, status: str = "COMPLETED") -> None:
+        self.status[ref] = status
+
+    def dynamic_status(self, ref: str) -> PaymentResult | None:
+        status = self.status.get(ref)
+        if status in (None, "CREATED"):
+            return None
+        return self._result(ref, status == "COMPLETED")
+
+    def cancel(self, ref: str) -> PaymentResult:
+        self.calls.append(("cancel", ref))
+        self.status[ref] = "CANCELED"
+        return PaymentResult(approved=True, amount=0, kind="qr", ref=ref, message="cancel")
+
+    def refund(self, amount: int, ref: str, original_ref: str = "") -> PaymentResult:
+        self.calls.append(("refund", ref, original_ref))
+        self.amounts[ref] = amount
+        return self._result(ref, True, "refunded")
+
+    def last_result(self, ref: str) -> PaymentResult | None:
+        status = self.status.get(ref)
+        return None if status in (None, "CREATED") else self._result(ref, status == "COMPLETED")
+
+
+def with_gateway(paths: tuple[Path, Path], gateway: FakeGateway) -> Counter:
+    counter = logged_in(paths)
+    counter.qr_gateway = gateway
+    return counter
+
+
+def test_reprint_is_journaled_with_approval_and_a_count(paths: tuple[Path, Path]) -> None:
+    c = logged_in(paths)
+    c.add_item("ADM")
+    c.begin_payment()
+    sale = c.pay_cash(250)
+    with pytest.raises(ApprovalRequired):
+        c.reprint(sale.seq, "")
+    with pytest.raises(ApprovalRequired):
+        c.reprint(sale.seq, "c1")  # a clerk cannot approve
+    with pytest.raises(DomainError):
+        c.reprint(1, "sup")  # the login entry has no receipt
+    with pytest.raises(DomainError):
+        c.reprint(10**6, "sup")
+    first = c.reprint(sale.seq, "sup")
+    assert first.kind == "reprint"
+    assert first.body == {"sale_seq": sale.seq, "receipt_no": f"{TERMINAL}-1", "clerk": "c1",
+                          "approved_by": "sup", "count": 1}
+    assert c.reprint(sale.seq, "sup").body["count"] == 2
+    void = c.void(sale.seq, "sup")
+    assert c.reprint(void.seq, "sup").body == {
+        "sale_seq": void.seq, "receipt_no": f"{TERMINAL}-1-V", "clerk": "c1",
+        "approved_by": "sup", "count": 1}
+    assert c.x_report()["total"] == 0  # reprints move no money
+    c.journal.close()
+    again = make_counter(paths)  # the count is rebuilt from the journal
+    assert again.reprint(sale.seq, "sup").body["count"] == 3
+    again.set_training(True, "sup")
+    training = again.reprint(sale.seq, "sup")
+    assert training.kind == "training.reprint" and training.body["count"] == 4
+    again.journal.close()
+
+
+def test_live_prompts_reach_the_caller(paths: tuple[Path, Path]) -> None:
+    c = logged_in(paths)
+    c.add_item("ADM")
+    prompts: list[str] = []
+    c.pay_by_terminal("credit", prompt=prompts.append)
+    assert prompts and "タッチ" in prompts[0]
+    c.journal.close()
+
+
+def test_qr_dynamic_code_through_the_gateway(paths: tuple[Path, Path]) -> None:
+    gateway = FakeGateway()
+    c = with_gateway(paths, gateway)
+    c.add_item("ADM", qty=2)
+    ref, code = c.show_qr(300)
+    assert code == f"https://qr.example/{ref}"
+    pending = c.journal.head()
+    assert pending is not None and pending.kind == "payment.pending"
+    assert pending.body == {"operation": "sale", "kind": "qr", "amount": 300, "ref": ref,
+                            "open_seq": pending.seq - 1, "mode": "mpm"}
+    assert c.poll_qr(ref) is None
+    with pytest.raises(PaymentPending):
+        c.pay_cash(1000)  # the code could still be paid: never complete around it
+    with pytest.raises(PaymentPending):
+        c.pay_by_terminal("credit")
+    gateway.pay(ref)
+    tender = c.poll_qr(ref)
+    assert tender is not None and (tender.kind, tender.amount, tender.ref) == ("qr", 300, ref)
+    with pytest.raises(DomainError):
+        c.poll_qr(ref)  # no longer waiting
+    sale = c.pay_cash(200)
+    assert [(t["kind"], t["amount"]) for t in sale.body["tenders"]] == [("qr", 300),
+                                                                       ("cash", 200)]
+    c.journal.close()
+
+
+def test_qr_code_cancelled_or_expired_is_not_paid(paths: tuple[Path, Path]) -> None:
+    gateway = FakeGateway()
+    c = with_gateway(paths, gateway)
+    c.add_item("ADM")
+    ref, _code = c.show_qr(None)
+    result = c.cancel_qr(ref)
+    assert result.kind == "payment.result" and result.body["approved"] is False
+    assert ("cancel", ref) in gateway.calls and gateway.status[ref] == "CANCELED"
+    assert c.state.open_sale is not None and not c.state.open_sale.pending
+    ref2, _ = c.show_qr(None)
+    assert ref2 != ref
+    gateway.pay(ref2, "EXPIRED")
+    with pytest.raises(PaymentDeclined):
+        c.poll_qr(ref2)
+    assert c.payment().remaining == 250
+    assert c.pay_cash(250).kind == "sale"
+    c.journal.close()
+
+
+def test_qr_without_a_gateway_stays_on_the_payment_terminal(paths: tuple[Path, Path]) -> None:
+    c = logged_in(paths)
+    c.add_item("ADM")
+    with pytest.raises(DeviceError):
+        c.show_qr(None)
+    tender = c.pay_by_terminal("qr")
+    assert tender.slip_no  # the payment terminal's slip
+    c.journal.close()
+
+
+def test_qr_void_cancels_and_refund_refunds_at_the_gateway(paths: tuple[Path, Path]) -> None:
+    gateway = FakeGateway()
+    c = with_gateway(paths, gateway)
+    c.add_item("ADM")
+    tender = c.pay_by_terminal("qr", customer_code="281234567890123456")
+    assert ("charge", tender.ref, "281234567890123456") in gateway.calls
+    sale = c.complete_sale(c.payment())
+    c.void(sale.seq, "sup")
+    assert gateway.calls[-1] == ("cancel", tender.ref)
+    c.add_item("ADM", qty=2)
+    c.pay_by_terminal("qr", 400, "281234567890123456")
+    second = c.pay_cash(100)
+    refund = c.refund(second.seq, {0: 1}, "sup", tender_kind="qr")
+    kind, refund_ref, original_ref = gateway.calls[-1]
+    assert kind == "refund" and original_ref == second.body["tenders"][0]["ref"]
+    assert refund.body["tenders"][0] == {"kind": "qr", "amount": 250, "ref": refund_ref,
+                                         "approval_code": f"P{refund_ref}", "slip_no": "",
+                                         "brand": "FakePay"}
+    c.journal.close()
+
+
+def test_qr_cancel_of_an_open_sale_goes_to_the_gateway(paths: tuple[Path, Path]) -> None:
+    gateway = FakeGateway()
+    c = with_gateway(paths, gateway)
+    c.add_item("ADM", qty=2)
+    tender = c.pay_by_terminal("qr", 200, "281234567890123456")
+    c.cancel_sale("visitor left")
+    assert gateway.calls[-1] == ("cancel", tender.ref)
+    results = [e.body for e in c.journal.entries() if e.kind == "payment.result"]
+    assert results[-1]["approved"] is True and results[-1]["ref"] == f"{tender.ref}-V"
+    c.journal.close()
+
+
+def test_a_shown_code_is_resolved_after_a_restart(paths: tuple[Path, Path]) -> None:
+    gateway = FakeGateway()
+    c = with_gateway(paths, gateway)
+    c.add_item("ADM")
+    paid_ref, _ = c.show_qr(None)
+    c.journal.close()
+    gateway.pay(paid_ref)  # the visitor paid while the counter was down
+    again = make_counter(paths)
+    again.qr_gateway = gateway
+    assert again.payments.resolve_pending()[0].body["approved"] is True
+    sale = again.complete_sale(again.payment())
+    assert sale.body["tenders"][0]["ref"] == paid_ref
+    again.add_item("ADM")
+    unpaid_ref, _ = again.show_qr(None)
+    again.journal.close()
+    third = make_counter(paths)
+    third.qr_gateway = gateway
+    resolved = third.payments.resolve_pending()
+    assert resolved[0].body["approved"] is False  # never paid: cancelled at the gateway
+    assert gateway.status[unpaid_ref] == "CANCELED"
+    assert third.pay_cash(250).kind == "sale"
+    third.journal.close()
+
+
+def test_training_qr_never_reaches_the_gateway(paths: tuple[Path, Path]) -> None:
+    gateway = FakeGateway()
+    c = with_gateway(paths, gateway)
+    c.set_training(True, "sup")
+    c.add_item("ADM")
+    ref, code = c.show_qr(None)
+    assert "TRAINING" in code
+    tender = c.poll_qr(ref)
+    assert tender is not None and tender.approval_code == "TRAINING"
+    entry = c.complete_sale(c.payment())
+    assert entry.kind == "training.sale" and gateway.calls == []
     c.journal.close()

@@ -1,8 +1,8 @@
 """After a sale, refund or void: change due in large type, the receipt printed and previewed.
 
 A print failure never loses the sale (it is journaled before this screen): the error is shown
-with what to do, and printing can be retried. A later reprint is marked 再発行 and needs a
-supervisor.
+with what to do, and printing can be retried. A later reprint is marked 再発行, needs a
+supervisor, and is journaled (``Counter.reprint``) before it is printed.
 """
 
 from __future__ import annotations
@@ -141,7 +141,14 @@ class DoneScreen(Screen):
         self.reprint_button.setVisible(has_printer and self.printed)
 
     def reprint(self) -> None:
-        self.session.approve("approve.reprint", lambda _approver: self.print(True))
+        self.session.approve("approve.reprint", self._reprint_approved)
+
+    def _reprint_approved(self, approver: str) -> None:
+        entry, counter = self.entry, self.session.counter
+        if entry is None:
+            return
+        self.session.run(lambda: counter.reprint(entry.seq, approver),
+                         lambda _reprint: self.print(True), name="reprint")
 
     def next_customer(self) -> None:
         self.session.go("sale")  # the customer display keeps its thanks (and rating)

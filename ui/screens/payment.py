@@ -1,5 +1,9 @@
 """Taking payment: cash with quick amounts and change, cards through the payment terminal with
-its live prompts, QR (scanned or shown on the customer display), split payments, 宛名."""
+its live prompts, QR (scanned or shown on the customer display), split payments, 宛名.
+
+QR: the visitor's code (scanner or the text field) is charged with ``pay_by_terminal("qr", ...,
+customer_code)``; "QR表示" shows the QR gateway's dynamic code and polls it (``QrFlow``), or,
+without a gateway, the counter's static code, confirmed through the payment terminal."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from ui.errors import split_bilingual
 from ui.i18n import Ref
 from ui.qt import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 from ui.screens.base import Screen
+from ui.screens.qr_flow import QrFlow
 from ui.session import Session
 from ui.widgets.buttons import AmountLabel, BigButton, title_label
 from ui.widgets.keypad import Keypad
@@ -48,6 +53,7 @@ class PaymentScreen(Screen):
         self.scan_input.returnPressed.connect(lambda: self.scanned(self.scan_input.text()))
         self.addressee = QLineEdit()
         self.purpose = QLineEdit()
+        self.qr = QrFlow(self)
         self._build()
         session.prompt.connect(self.on_prompt)
         session.qr_scanned.connect(self.scanned)
@@ -81,9 +87,11 @@ class PaymentScreen(Screen):
         left.addLayout(grid)
         self.tender_buttons["points"].setEnabled(False)  # 準備中: another issue brings points
         self.resolve_button = BigButton(on_click=self.resolve)
+        self.qr_cancel_button = BigButton(on_click=self.qr.cancel)
         self.cancel_button = BigButton(tone="danger", on_click=self.cancel)
         bottom = QHBoxLayout()
         bottom.addWidget(self.resolve_button)
+        bottom.addWidget(self.qr_cancel_button)
         bottom.addWidget(self.cancel_button)
         left.addStretch(1)
         left.addLayout(bottom)
@@ -115,6 +123,7 @@ class PaymentScreen(Screen):
         self.addressee_caption.setText(self.t("pay.addressee"))
         self.purpose_caption.setText(self.t("pay.purpose"))
         self.resolve_button.setText(self.t("pay.resolve"))
+        self.qr_cancel_button.setText(self.t("pay.qr_cancel"))
         self.cancel_button.setText(self.t("pay.cancel"))
         self.keypad.set_labels(self.t("keypad.back"), self.t("keypad.clear"))
         self.refresh()
@@ -162,11 +171,16 @@ class PaymentScreen(Screen):
         for kind in CARD_KINDS:
             self.tender_buttons[kind].setEnabled(kind in enabled and device)
         qr_ok = "qr" in enabled and (device or counter.qr_gateway is not None)
-        self.tender_buttons["qr_scan"].setEnabled(qr_ok)
-        self.tender_buttons["qr_show"].setEnabled(qr_ok and self.session.context.qr_payload
-                                                  is not None)
-        self.tender_buttons["qr_confirm"].setEnabled(qr_ok and self.qr_shown_for is not None)
-        self.resolve_button.setVisible(bool(counter.state.open_sale.pending))
+        waiting = self.qr.waiting()
+        self.tender_buttons["qr_scan"].setEnabled(qr_ok and waiting is None)
+        can_show = self.qr.enabled or self.session.context.qr_payload is not None
+        self.tender_buttons["qr_show"].setEnabled(qr_ok and can_show and waiting is None)
+        shown = waiting is not None if self.qr.enabled else self.qr_shown_for is not None
+        self.tender_buttons["qr_confirm"].setEnabled(qr_ok and shown)
+        self.qr_cancel_button.setVisible(waiting is not None)
+        # While a shown code is being polled its outcome arrives by itself.
+        self.resolve_button.setVisible(bool(counter.state.open_sale.pending)
+                                       and not self.qr.timer.isActive())
 
     def quick(self, index: int) -> None:
         """A quick amount: the visitor handed over exactly this much cash."""
@@ -200,6 +214,8 @@ class PaymentScreen(Screen):
             self.scan_input.setFocus()
         elif kind == "qr_show":
             self.show_qr()
+        elif kind == "qr_confirm" and self.qr.enabled:
+            self.qr.confirm()
         elif kind == "qr_confirm":
             self.pay_device("qr", self.qr_shown_for)
 
@@ -217,7 +233,7 @@ class PaymentScreen(Screen):
         self.session.info("pay.in_progress", kind=Ref(f"tender.{kind}"))
 
         def job() -> object:
-            tender = counter.pay_by_terminal(kind, amount, code)
+            tender = counter.pay_by_terminal(kind, amount, code, self.session.prompt.emit)
             payment = counter.payment()
             return counter.complete_sale(payment) if payment.is_settled else tender
 
@@ -258,8 +274,14 @@ class PaymentScreen(Screen):
         self.pay_device("qr", self._amount(), code)
 
     def show_qr(self) -> None:
+        if self.payment_state is None:
+            return
+        if self.qr.enabled:
+            self.qr.show(self._amount())
+            self.keypad.clear()
+            return
         make = self.session.context.qr_payload
-        if make is None or self.payment_state is None:
+        if make is None:
             return
         amount = self._amount() or self.payment_state.remaining
         ref = f"{self.session.counter.settings.terminal}-{self.session.counter.journal.last_seq}"
@@ -301,11 +323,17 @@ class PaymentScreen(Screen):
 
     def cancel(self) -> None:
         counter = self.session.counter
+        waiting = self.qr.waiting()
+        self.qr.stop()
+
+        def job() -> object:
+            if waiting is not None:  # withdraw the shown code first: nothing stays charged
+                counter.cancel_qr(waiting)
+            return counter.cancel_sale("clerk cancelled")
 
         def done(_result: object) -> None:
             self.session.show_customer(mode="welcome")
             self.session.info("pay.cancelled")
             self.session.go("sale")
 
-        self.session.run(lambda: counter.cancel_sale("clerk cancelled"), done, self._failed,
-                         name="cancel_sale")
+        self.session.run(job, done, self._failed, name="cancel_sale")
