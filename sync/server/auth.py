@@ -21,6 +21,7 @@ SIGNED_HEADERS = (
     protocol.HEADER_SIGNATURE,
 )
 MAX_NONCE_LEN = 100
+MAX_DRIFT = 2**31 - 1
 TerminalRow = Row[str, str, str, datetime | None]
 
 
@@ -126,6 +127,7 @@ def authenticate(engine: Engine, headers: Mapping[str, str], method: str,
         moment = _check_time(signed, now)
         _use_nonce(conn, terminal, signed[protocol.HEADER_NONCE], now)
         drift = round((_terminal_clock(headers, moment) - now).total_seconds())
+        drift = max(-MAX_DRIFT, min(MAX_DRIFT, drift))  # the INTEGER column's range
         conn.execute(update(Terminal).where(Terminal.terminal == terminal)
                      .values(drift_seconds=drift, last_seen=now))
         return Caller(row.terminal, row.facility, row.public_key)

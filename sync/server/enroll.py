@@ -18,7 +18,7 @@ from sync.server.db import ServerError, utcnow
 from sync.server.errors import ApiError
 from sync.server.keys import server_key
 from sync.server.models import EnrollCode, EnrollFailure, Head, Terminal
-from sync.server.sql import insert_ignore
+from sync.server.sql import insert_ignore, storable
 from terminal.errors import JournalError
 from terminal.journal.keys import load_public_key
 
@@ -52,9 +52,11 @@ def create_code(engine: Engine, facility: str, terminal: str,
 
 
 def _request(body: Mapping[str, Any]) -> dict[str, str]:
-    bad = [name for name in FIELDS if not isinstance(body.get(name), str) or not body[name]]
+    bad = [name for name in FIELDS if not isinstance(body.get(name), str) or not body[name]
+           or not storable(body[name])]
     if bad:
-        raise ApiError(422, "format", f"enroll request lacks string field(s) {', '.join(bad)}; "
+        raise ApiError(422, "format", f"enroll request lacks string field(s) {', '.join(bad)} "
+                       "(non-empty, without U+0000 or lone surrogates); "
                        f"send {{{', '.join(FIELDS)}}}")
     try:
         load_public_key(body["public_key"])

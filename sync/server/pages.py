@@ -9,7 +9,9 @@ from typing import Final
 
 from sqlalchemy import Engine, select
 
+from sync.server.ingest import MAX_SEQ
 from sync.server.models import StoredEntry
+from sync.server.sql import storable
 
 _PREFIX: Final = re.compile(r"[0-9a-fA-F]{8,64}")
 _STYLE: Final = ("body{font-family:sans-serif;max-width:32em;margin:2em auto;padding:0 1em}"
@@ -31,9 +33,11 @@ def receipt_page(engine: Engine, terminal: str, seq: int, prefix: str) -> tuple[
     if not _PREFIX.fullmatch(prefix):
         return 200, _page("bad", "不一致 — mismatch",
                           f"{where}: この照合コードは不正です。(The check code is malformed.)")
-    with engine.begin() as conn:
-        row = conn.execute(select(StoredEntry.hash, StoredEntry.day, StoredEntry.at).where(
-            StoredEntry.terminal == terminal, StoredEntry.seq == seq)).one_or_none()
+    row = None
+    if 1 <= seq <= MAX_SEQ and storable(terminal):  # else never stored (nor bindable)
+        with engine.begin() as conn:
+            row = conn.execute(select(StoredEntry.hash, StoredEntry.day, StoredEntry.at).where(
+                StoredEntry.terminal == terminal, StoredEntry.seq == seq)).one_or_none()
     if row is None:
         return 404, _page("wait", "未受信 — not yet received",
                           f"{where}: この取引はまだサーバーに届いていません。時間をおいて再度"

@@ -14,6 +14,7 @@ from sync.server.auth import Caller
 from sync.server.db import utcnow
 from sync.server.errors import ApiError
 from sync.server.models import Head, StoredEntry, Terminal
+from sync.server.sql import storable
 
 
 def server_time() -> str:
@@ -58,6 +59,9 @@ def _opt(body: Mapping[str, Any], name: str, kind: type) -> Any:
     value = body.get(name)
     if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
         raise ApiError(422, "format", f"status field {name} must be {kind.__name__} or null")
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else value
+    if isinstance(text, str) and not storable(text):
+        raise ApiError(422, "format", f"status field {name} holds U+0000 or a lone surrogate")
     return value
 
 
@@ -81,6 +85,9 @@ def receipt(engine: Engine, caller: Caller, facility: str, receipt_no: str) -> d
     if caller.facility != facility:
         raise ApiError(403, "forbidden", f"terminal {caller.terminal!r} belongs to facility "
                        f"{caller.facility!r}; it may not look up receipts of {facility!r}")
+    if not storable(receipt_no):  # journal strings never hold U+0000 or lone surrogates
+        raise ApiError(404, "not_found", f"no sale with receipt number {receipt_no!r} "
+                       f"has reached the server for facility {facility!r}")
     with engine.begin() as conn:
         sale = conn.execute(select(StoredEntry.terminal, StoredEntry.seq, StoredEntry.line)
                             .join(Terminal, Terminal.terminal == StoredEntry.terminal)
