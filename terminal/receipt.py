@@ -107,6 +107,7 @@ class Receipt:
     training: bool = False
     qr_url: str | None = None
     original_seq: int | None = None
+    original_terminal: str | None = None  # a refund may be of another counter's sale
 
     @property
     def title(self) -> str:
@@ -232,7 +233,12 @@ def build_receipt(
         training=training,
         qr_url=qr_url,
         original_seq=original if isinstance(original, int) else None,
+        original_terminal=_opt_str(body.get("original_terminal")),
     )
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 # --- plain text ------------------------------------------------------------------------------
@@ -292,7 +298,8 @@ def _head(receipt: Receipt, width: int) -> list[str]:
     out.append(receipt.date)
     out += wrap(f"No. {receipt.receipt_no}", width)
     if receipt.original_seq is not None:
-        out += wrap(f"元取引 {receipt.terminal} #{receipt.original_seq}", width)
+        origin = receipt.original_terminal or receipt.terminal
+        out += wrap(f"元取引 {origin} #{receipt.original_seq}", width)
     out.append("-" * width)
     return out
 

@@ -152,3 +152,13 @@ def test_width_helpers_count_wide_characters_as_two() -> None:
         "きくけ",
         "こ     ￥100",
     ]
+
+
+def test_a_refund_of_another_counters_sale_names_that_counter() -> None:
+    refund = refund_body(
+        SALE, 7, "museum-02", {1: 1}, {}, [Tender("cash", 300, given=300, change=0)], "c1",
+        "sup", "floor", "M-2-R",
+    )  # fmt: skip
+    made = receipt(refund, "refund")
+    assert made.original_terminal == "museum-02"
+    assert "元取引 museum-02 #7" in render_text(made)
