@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +16,7 @@ from madoguchi.paths import SAMPLES
 if TYPE_CHECKING:
     from kiosk_config.schema import KioskConfig
     from terminal.clerks import Clerk
+    from terminal.ports import PointsService
     from ui.context import AppContext
 
 DEFAULT_DEMO_CONFIG = SAMPLES / "museum-01.toml"
@@ -87,6 +88,63 @@ def _last_push(uploader: Any) -> None:
               "they are sent at the next start", file=sys.stderr)
 
 
+def _receipt_lookup(stack: ExitStack, config: KioskConfig, key: Any,
+                    server_url: str | None) -> Callable[[str], Mapping[str, Any] | None] | None:
+    """``lookup_receipt`` for the refund screen: a sale of another counter of the facility,
+    looked up on the server (its own client: the uploader's runs on another thread)."""
+    if server_url is None:
+        return None
+    from sync.client import ServerClient
+
+    client = ServerClient(server_url, config.terminal_id, key, timeout=5)
+    stack.callback(client.close)
+    facility = config.facility_id
+
+    def lookup_receipt(receipt_no: str) -> Mapping[str, Any] | None:
+        return client.lookup_receipt(facility, receipt_no)
+
+    return lookup_receipt
+
+
+DEMO_POINTS_KEY = b"madoguchi demo points key (demo)"
+"""The demo's points key: a fixed sample (32 bytes), never a real counter's."""
+
+
+def points_key_at(path: Path) -> bytes:
+    """The counter's points key in ``path``: 32 random bytes, created (mode 0600) if missing."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_bytes()
+        if len(key) != 32:
+            from terminal.errors import ConfigError
+
+            raise ConfigError(f"ポイント鍵が不正です (the points key {path} must hold 32 bytes, "
+                              f"found {len(key)}): restore it from the backup") from None
+        return key
+    key = os.urandom(32)
+    with os.fdopen(fd, "wb") as out:
+        out.write(key)
+        out.flush()
+        os.fsync(out.fileno())
+    return key
+
+
+def _points(config: KioskConfig, data_dir: Path,
+            demo: bool) -> tuple[PointsService | None, bytes | None]:
+    """The points service and key, when the points tender and [points] are on: the stand-in
+    simulator (demo and run alike until the points issue brings the real service), with the
+    demo card's 1,000 points; the demo's key is a fixed sample, a real counter's is its own."""
+    if "points" not in config.tenders or config.points is None or not config.points.enabled:
+        return None, None
+    from drivers.points_sim import PointsSimulator
+    from madoguchi.devices import DEMO_IDM
+
+    key = DEMO_POINTS_KEY if demo else points_key_at(data_dir / "points.key")
+    ledger = data_dir / "points-sim.jsonl"
+    return PointsSimulator.with_demo_card(key, DEMO_IDM, ledger_path=ledger), key
+
+
 def build_context(config: KioskConfig, data_dir: Path, stack: ExitStack, *, demo: bool,
                   server_url: str | None) -> AppContext:
     from madoguchi.bootstrap import build_counter, open_journal
@@ -108,6 +166,9 @@ def build_context(config: KioskConfig, data_dir: Path, stack: ExitStack, *, demo
     uploader = stack.enter_context(_sync(stack, config, key, journal_path, server_url))
     counter = build_counter(config, journal, SystemClock(), _clerks(config, demo),
                             devices.payment_terminal, qr_gateway=devices.qr_gateway)
+    points, points_key = _points(config, data_dir, demo)
+    if points is not None and config.points is not None:  # the counter redeems through it
+        counter.points, counter.points_rules = points, config.points
     terminal = config.terminal_id
 
     def receipt_url(seq: int, entry_hash: str) -> str | None:
@@ -119,6 +180,8 @@ def build_context(config: KioskConfig, data_dir: Path, stack: ExitStack, *, demo
         receipt_url=receipt_url, simulators=devices.simulators if demo else {},
         auto_lock_seconds=config.auto_lock_seconds,
         qr_payload=qr_payload_for(config) if "qr" in config.tenders else None,
+        lookup_receipt=_receipt_lookup(stack, config, key, server_url),
+        points=points, points_key=points_key,
     )
 
 

@@ -18,7 +18,8 @@ from terminal.errors import ApprovalRequired, AuthError, DomainError
 from terminal.journal import Entry, Journal
 from terminal.money import RoundingMode
 from terminal.payments import PaymentDesk, PaymentPending, Prompt
-from terminal.ports import Clock, PaymentTerminal, QrGateway, TenderKind
+from terminal.points import PointsRules
+from terminal.ports import Clock, PaymentTerminal, PointsService, QrGateway, TenderKind
 from terminal.qr_payments import QrCodes
 from terminal.reports import period_totals, x_report, z_body
 from terminal.sale import Cart, SaleLine
@@ -45,6 +46,8 @@ class Counter:
     clock: Clock
     payment_terminal: PaymentTerminal | None = None
     qr_gateway: QrGateway | None = None
+    points: PointsService | None = None
+    points_rules: PointsRules = field(default_factory=PointsRules)
     cart: Cart = field(default_factory=Cart)
     guard: LoginGuard = field(default_factory=LoginGuard)
     state: CounterState = field(init=False)
@@ -159,6 +162,13 @@ class Counter:
         visitor's scanned QR (customer-presented) when a QR gateway is configured;
         ``prompt`` receives the payment terminal's live messages."""
         return self.payments.pay_by_terminal(kind, amount, customer_code, prompt)
+
+    def pay_with_points(self, card: str, points: int) -> Tender:
+        """Redeem ``points`` of ``card`` (``terminal.points.card_token``, never the raw IDm)
+        through the points service: ``terminal.points_payments.pay_with_points``."""
+        from terminal.points_payments import pay_with_points
+
+        return pay_with_points(self, card, points)
 
     def show_qr(self, amount: int | None = None) -> tuple[str, str]:
         """A dynamic (merchant-presented) code through the QR gateway for ``amount`` yen

@@ -9,7 +9,8 @@ QR goes through the QR gateway when one is configured (else through the payment 
 a card): a charge of the visitor's code, a void as the gateway's ``cancel`` of the tender's
 ref, a refund as ``refund(amount, ref, original_ref)``. A gateway request the gateway never
 received is cancelled there (so a late arrival cannot charge) and recorded as not approved.
-Merchant-presented dynamic codes: ``terminal.qr_payments``.
+Merchant-presented dynamic codes: ``terminal.qr_payments``. Points (``terminal.points_payments``)
+are asked, given back and resolved through the points service.
 """
 
 from __future__ import annotations
@@ -150,6 +151,10 @@ class PaymentDesk:
     def _ask(self, pending_body: Mapping[str, Any]) -> PaymentResult | None:
         """What the device says happened to this request (None: it never received it).
         A DeviceError means we still don't know."""
+        if pending_body.get("kind") == "points":
+            from terminal.points_payments import ask, service_of
+
+            return ask(service_of(self.counter), pending_body)
         ref = str(pending_body["ref"])
         gateway = self.gateway_for(pending_body.get("kind"))
         if gateway is None:
@@ -206,14 +211,19 @@ class PaymentDesk:
     def _reverse(self, approved: Mapping[str, Any]) -> None:
         kind: TenderKind = approved["kind"]
         amount = int(approved["amount"])
-        slip = str(approved["slip_no"])
+        slip = str(approved.get("slip_no", ""))  # a points tender has none
         body: dict[str, Any] = {
                 "operation": "void", "kind": kind, "amount": amount,
                 "ref": f"{approved['ref']}-V", "slip_no": slip,
                 "open_seq": self.counter.state.open_sale.open_seq
                 if self.counter.state.open_sale else 0}
         gateway = self.gateway_for(kind)
-        if gateway is not None:
+        if kind == "points":  # the points go back to the card
+            from terminal.points_payments import cancel_call
+
+            body["original_ref"] = str(approved["ref"])
+            result = self.send(body, cancel_call(self.counter, body))
+        elif gateway is not None:
             original_ref = str(approved["ref"])
             body["original_ref"] = original_ref
             result = self.send(body, lambda: as_pending(gateway.cancel(original_ref), body))
@@ -246,7 +256,7 @@ class PaymentDesk:
 
     def void_tenders(self, original: Mapping[str, Any]) -> None:
         for tender in original["tenders"]:
-            by_device = tender["kind"] in PAYMENT_TERMINAL_KINDS or tender["kind"] == "qr"
+            by_device = tender["kind"] in (*PAYMENT_TERMINAL_KINDS, "qr", "points")
             if by_device and int(tender["amount"]) > 0:
                 self._reverse(tender)
 

@@ -132,6 +132,34 @@ class QrGateway(Protocol):
         ...
 
 
+class PointsService(Protocol):
+    """The はちのへポイント service: balances and redemptions per card.
+
+    ``card`` is always the card's keyed hash (``terminal.points.card_token``: HMAC-SHA256 of
+    the IDm under the points key, lowercase hex), never the raw IDm. ``ref`` is ours and unique
+    per request: sending it again never redeems twice. A result's ``amount`` counts points
+    (the counter turns points into yen with ``PointsRules.yen_per_point``).
+    """
+
+    def balance(self, card: str) -> int:
+        """The card's points balance (0 for a card the service does not know)."""
+        ...
+
+    def redeem(self, card: str, points: int, ref: str) -> PaymentResult:
+        """Spend ``points`` of ``card``: kind "points"; not approved, with a message, when the
+        balance is short (nothing is spent then)."""
+        ...
+
+    def cancel(self, ref: str) -> PaymentResult:
+        """Cancel the redemption ``ref``: gives its points back if it went through, and refuses
+        a late request with that ref. Approved means nothing stays spent for ``ref``."""
+        ...
+
+    def last_result(self, ref: str) -> PaymentResult | None:
+        """The final outcome of ``ref``; ``None`` when the service never received it."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ReceiptLine:
     text: str
@@ -168,6 +196,7 @@ __all__ = [
     "DailyLog",
     "PaymentResult",
     "PaymentTerminal",
+    "PointsService",
     "Printer",
     "QrGateway",
     "QrScanner",

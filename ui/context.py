@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from terminal.counter import Counter
-from terminal.ports import CardReader, QrScanner, UploaderStatus
+from terminal.ports import CardReader, PointsService, QrScanner, UploaderStatus
 from terminal.receipt import Receipt, ReceiptHeader
 
 CLERK_LANGUAGES: tuple[str, ...] = ("ja", "en")
@@ -58,6 +58,13 @@ class AppContext:
     clerk_language: str = "ja"
     status_interval_s: float = 5.0
     qr_poll_interval_s: float = 2.0
+    # receipt_no -> the server's {terminal, seq, line, refunds} for another counter's sale
+    # (None: unknown there; raises when unreachable); None without a server
+    lookup_receipt: Callable[[str], Mapping[str, Any] | None] | None = None
+    # はちのへポイント: the points service (the same object as ``counter.points``) and the key
+    # a tapped card's IDm is hashed with (``terminal.points.card_token``); None: no points
+    points: PointsService | None = None
+    points_key: bytes | None = None
 
     def __post_init__(self) -> None:
         unknown = [lang for lang in self.languages if lang not in CUSTOMER_LANGUAGES]
@@ -68,3 +75,7 @@ class AppContext:
             )
         if self.clerk_language not in CLERK_LANGUAGES:
             raise ValueError(f"clerk language must be one of {CLERK_LANGUAGES}")
+        if self.points is not None and (not self.points_key
+                                        or self.counter.points is not self.points):
+            raise ValueError("points needs points_key, and counter.points must be the same "
+                             "points service")

@@ -104,6 +104,10 @@ class CustomerWindow(QWidget):
         elif view.mode == "prompt":
             heading, amount = t("due"), format_yen(view.remaining)
             detail = t(f"prompt.{view.prompt}")
+        elif view.mode == "points":
+            heading = t("balance")
+            amount = t("points", points=f"{view.points_balance:,}")
+            detail = t("points_due", amount=format_yen(view.remaining))
         elif view.mode == "qr":
             heading, amount, detail = t("qr"), format_yen(view.remaining), t("qr_hint")
         elif view.mode == "thanks":

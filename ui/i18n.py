@@ -53,7 +53,17 @@ _CLERK_JA: Final[dict[str, str]] = {
     "tender.cash": "現金", "tender.credit": "クレジット", "tender.emoney": "電子マネー",
     "tender.transit_ic": "交通系IC", "tender.qr": "QRコード決済",
     "tender.qr_scan": "QR読取", "tender.qr_show": "QR表示", "tender.qr_confirm": "QR入金確認",
-    "tender.points": "ポイント（準備中）",
+    "tender.points": "ポイント", "tender.points_soon": "ポイント（準備中）",
+    "pay.points_tap": "カードをタッチしてください（はちのへポイント）。",
+    "pay.points_reading": "ポイント残高を確認しています…",
+    "pay.points_balance": "カード {card} の残高は {balance} ポイントです。使うポイント数を"
+                          "テンキーで入力して「ポイントを使う」を押してください"
+                          "（未入力なら {usable} ポイント）。",
+    "pay.points_none": "カード {card} には使えるポイントがありません。別のお支払い方法を"
+                       "選んでください。",
+    "pay.points_too_many": "使えるのは 1〜{usable} ポイントです。",
+    "pay.points_use": "ポイントを使う",
+    "pay.points_redeeming": "ポイントを使っています…",
     "done.title.sale": "お会計が終わりました", "done.title.refund": "返金しました",
     "done.title.void": "取消しました", "done.change": "お釣り", "done.total": "合計",
     "done.receipt_no": "レシート番号 {no}", "done.printing": "レシートを印刷しています…",
@@ -159,7 +169,15 @@ _CLERK_EN: Final[dict[str, str]] = {
     "tender.cash": "Cash", "tender.credit": "Credit card", "tender.emoney": "E-money",
     "tender.transit_ic": "Transit IC", "tender.qr": "QR payment",
     "tender.qr_scan": "Scan QR", "tender.qr_show": "Show QR", "tender.qr_confirm": "Confirm QR",
-    "tender.points": "Points (soon)",
+    "tender.points": "Points", "tender.points_soon": "Points (soon)",
+    "pay.points_tap": "Ask the visitor to tap their card (Hachinohe points).",
+    "pay.points_reading": "Checking the points balance…",
+    "pay.points_balance": "Card {card} holds {balance} points. Type the points to use on the "
+                          "keypad and press “Use points” (none typed: {usable} points).",
+    "pay.points_none": "Card {card} has no points to use. Choose another way to pay.",
+    "pay.points_too_many": "Between 1 and {usable} points can be used.",
+    "pay.points_use": "Use points",
+    "pay.points_redeeming": "Using the points…",
     "done.title.sale": "Payment complete", "done.title.refund": "Refunded",
     "done.title.void": "Voided", "done.change": "Change", "done.total": "Total",
     "done.receipt_no": "Receipt no. {no}", "done.printing": "Printing the receipt…",
@@ -236,7 +254,8 @@ _CUSTOMER: Final[dict[str, dict[str, str]]] = {
         "qr": "QRコードを読み取ってお支払いください", "qr_hint": "スマートフォンのアプリで読み取り",
         "thanks": "ありがとうございました", "change": "おつり",
         "rate": "本日の対応はいかがでしたか（1〜5）", "rated": "ご回答ありがとうございました",
-        "training": "練習中",
+        "training": "練習中", "balance": "残高", "points": "{points} ポイント",
+        "points_due": "お支払い金額 {amount}",
     },
     "en": {
         "welcome": "Welcome", "total": "Total", "due": "Amount due",
@@ -248,7 +267,8 @@ _CUSTOMER: Final[dict[str, dict[str, str]]] = {
         "qr": "Scan the QR code to pay", "qr_hint": "Use your payment app",
         "thanks": "Thank you", "change": "Your change",
         "rate": "How was our service today? (1-5)", "rated": "Thank you for your feedback",
-        "training": "TRAINING",
+        "training": "TRAINING", "balance": "Balance", "points": "{points} points",
+        "points_due": "Amount due {amount}",
     },
     "zh": {
         "welcome": "欢迎光临", "total": "合计", "due": "应付金额",
@@ -259,6 +279,7 @@ _CUSTOMER: Final[dict[str, dict[str, str]]] = {
         "qr": "请扫描二维码付款", "qr_hint": "请使用支付应用扫描",
         "thanks": "谢谢惠顾", "change": "找零",
         "rate": "您对今天的服务满意吗？（1〜5）", "rated": "感谢您的评价", "training": "练习中",
+        "balance": "余额", "points": "{points} 积分", "points_due": "应付金额 {amount}",
     },
     "ko": {
         "welcome": "어서 오세요", "total": "합계", "due": "결제 금액",
@@ -270,7 +291,8 @@ _CUSTOMER: Final[dict[str, dict[str, str]]] = {
         "qr": "QR 코드를 스캔하여 결제해 주세요", "qr_hint": "결제 앱으로 스캔해 주세요",
         "thanks": "감사합니다", "change": "거스름돈",
         "rate": "오늘 서비스는 어떠셨나요? (1~5)", "rated": "응답해 주셔서 감사합니다",
-        "training": "연습 중",
+        "training": "연습 중", "balance": "잔액", "points": "{points} 포인트",
+        "points_due": "결제 금액 {amount}",
     },
 }
 

@@ -18,7 +18,7 @@ from ui.workers import Done, Failed, Runner
 class CustomerView:
     """What the customer display shows; the display renders it in the visitor's language."""
 
-    mode: str = "welcome"  # welcome, cart, due, prompt, qr, thanks, locked
+    mode: str = "welcome"  # welcome, cart, due, prompt, qr, points, thanks, locked
     total: int = 0
     remaining: int = 0
     change: int = 0
@@ -26,6 +26,7 @@ class CustomerView:
     qr_png: bytes | None = None
     sale_seq: int | None = None
     training: bool = False
+    points_balance: int = 0  # mode points: the tapped card's balance (remaining: what is due)
 
 
 class Session(QObject):

@@ -3,7 +3,13 @@ its live prompts, QR (scanned or shown on the customer display), split payments,
 
 QR: the visitor's code (scanner or the text field) is charged with ``pay_by_terminal("qr", ...,
 customer_code)``; "QR表示" shows the QR gateway's dynamic code and polls it (``QrFlow``), or,
-without a gateway, the counter's static code, confirmed through the payment terminal."""
+without a gateway, the counter's static code, confirmed through the payment terminal.
+
+Points (when the context has a points service): "ポイント" asks for a card tap; the tapped
+card's IDm is hashed at once (``card_token``: only the hash reaches the service and the journal,
+a screen shows at most ``mask_idm``), its balance is fetched in a worker and shown on both
+screens, the clerk keys in the points to use (none keyed: as many as the balance and the amount
+due allow) and presses "ポイントを使う"; the rest is paid as usual."""
 
 from __future__ import annotations
 
@@ -11,7 +17,8 @@ from functools import partial
 
 from terminal.errors import DomainError
 from terminal.journal import Entry
-from terminal.ports import PAYMENT_TERMINAL_KINDS, TenderKind
+from terminal.points import card_token, mask_idm
+from terminal.ports import PAYMENT_TERMINAL_KINDS, CardTapped, TenderKind
 from terminal.tenders import Payment
 from ui.customer_prompts import prompt_key
 from ui.errors import split_bilingual
@@ -39,6 +46,8 @@ class PaymentScreen(Screen):
         super().__init__(session, parent)
         self.payment_state: Payment | None = None
         self.awaiting_scan = False
+        self.awaiting_card = False
+        self.points_card: tuple[str, str, int] | None = None  # (card token, masked IDm, balance)
         self.qr_shown_for: int | None = None
         self.title = title_label()
         self.prompt = QLabel()
@@ -57,6 +66,7 @@ class PaymentScreen(Screen):
         self._build()
         session.prompt.connect(self.on_prompt)
         session.qr_scanned.connect(self.scanned)
+        session.card_event.connect(self.card_tapped)
         self.retranslate()
 
     def _build(self) -> None:
@@ -85,7 +95,9 @@ class PaymentScreen(Screen):
             self.tender_buttons[kind] = button
             grid.addWidget(button, i // 4, i % 4)
         left.addLayout(grid)
-        self.tender_buttons["points"].setEnabled(False)  # 準備中: another issue brings points
+        self.points_use_button = BigButton(tone="ok", on_click=self.use_points)
+        self.points_use_button.setVisible(False)
+        left.addWidget(self.points_use_button)
         self.resolve_button = BigButton(on_click=self.resolve)
         self.qr_cancel_button = BigButton(on_click=self.qr.cancel)
         self.cancel_button = BigButton(tone="danger", on_click=self.cancel)
@@ -118,6 +130,9 @@ class PaymentScreen(Screen):
             label.setText(self.t(f"pay.{key}"))
         for kind, button in self.tender_buttons.items():
             button.setText(self.t(f"tender.{kind}"))
+        if not self.points_enabled():
+            self.tender_buttons["points"].setText(self.t("tender.points_soon"))
+        self.points_use_button.setText(self.t("pay.points_use"))
         self.keypad_caption.setText(self.t("pay.keypad"))
         self.scan_caption.setText(self.t("pay.scan_field"))
         self.addressee_caption.setText(self.t("pay.addressee"))
@@ -132,6 +147,8 @@ class PaymentScreen(Screen):
     def enter(self, arg: object = None) -> None:
         self.keypad.clear()
         self.awaiting_scan = False
+        self.awaiting_card = False
+        self.points_card = None
         self.qr_shown_for = None
         self.prompt.setText("")
         if arg:
@@ -178,6 +195,8 @@ class PaymentScreen(Screen):
         shown = waiting is not None if self.qr.enabled else self.qr_shown_for is not None
         self.tender_buttons["qr_confirm"].setEnabled(qr_ok and shown)
         self.qr_cancel_button.setVisible(waiting is not None)
+        self.tender_buttons["points"].setEnabled(self.points_enabled() and waiting is None)
+        self.points_use_button.setVisible(self.points_card is not None)
         # While a shown code is being polled its outcome arrives by itself.
         self.resolve_button.setVisible(bool(counter.state.open_sale.pending)
                                        and not self.qr.timer.isActive())
@@ -218,6 +237,8 @@ class PaymentScreen(Screen):
             self.qr.confirm()
         elif kind == "qr_confirm":
             self.pay_device("qr", self.qr_shown_for)
+        elif kind == "points" and self.points_enabled():
+            self.ask_for_card()
 
     def pay_cash(self, given: int) -> None:
         counter = self.session.counter
@@ -262,6 +283,77 @@ class PaymentScreen(Screen):
         self.prompt.setText("")
         self.refresh()  # the sale is kept: it is still open in the journal
         self._show_due()
+
+    # -- points ---------------------------------------------------------------------------
+    def points_enabled(self) -> bool:
+        ctx = self.session.context
+        return (ctx.points is not None and bool(ctx.points_key)
+                and "points" in self.session.counter.settings.tenders)
+
+    def ask_for_card(self) -> None:
+        self.awaiting_card = True
+        self.points_card = None
+        self.refresh()
+        self.session.info("pay.points_tap")
+        self.session.update_customer(mode="prompt", prompt="tap")
+
+    def card_tapped(self, event: object) -> None:
+        """A card on the reader while a points card is awaited: hash its IDm (the raw IDm goes
+        no further) and fetch the balance in a worker."""
+        ctx = self.session.context
+        if not isinstance(event, CardTapped) or not self.awaiting_card or not self.isVisible() \
+                or ctx.points is None or not ctx.points_key:
+            return
+        self.awaiting_card = False
+        service, card = ctx.points, card_token(ctx.points_key, event.idm)
+        masked = mask_idm(event.idm)
+        self.session.info("pay.points_reading")
+
+        def done(balance: object) -> None:
+            assert isinstance(balance, int)
+            self.points_card = (card, masked, balance)
+            usable = self._usable_points()
+            if usable > 0:
+                self.session.info("pay.points_balance", card=masked, balance=f"{balance:,}",
+                                  usable=f"{usable:,}")
+            else:
+                self.session.error("pay.points_none", card=masked)
+            self.refresh()
+            if self.payment_state is not None:
+                self.session.update_customer(mode="points", points_balance=balance,
+                                             remaining=self.payment_state.remaining)
+
+        self.session.run(lambda: service.balance(card), done, self._failed,
+                         name="points_balance")
+
+    def _usable_points(self) -> int:
+        """Points the card can pay now: its balance, at most what is due."""
+        if self.points_card is None or self.payment_state is None:
+            return 0
+        per_point = self.session.counter.points_rules.yen_per_point
+        return max(0, min(self.points_card[2], self.payment_state.remaining // per_point))
+
+    def use_points(self) -> None:
+        if self.points_card is None or self.session.runner.busy:
+            return
+        usable = self._usable_points()
+        points = self.keypad.amount() or usable
+        if not 0 < points <= usable:
+            self.session.error("pay.points_too_many", usable=f"{usable:,}")
+            return
+        counter, card = self.session.counter, self.points_card[0]
+        self.keypad.clear()
+        self.points_card = None
+        self.refresh()
+        self.session.info("pay.points_redeeming")
+        self.session.update_customer(mode="prompt", prompt="wait")
+
+        def job() -> object:
+            tender = counter.pay_with_points(card, points)
+            payment = counter.payment()
+            return counter.complete_sale(payment) if payment.is_settled else tender
+
+        self.session.run(job, self._paid, self._failed, name="pay_points")
 
     # -- QR -------------------------------------------------------------------------------
     def scanned(self, code: str) -> None:
@@ -323,6 +415,7 @@ class PaymentScreen(Screen):
 
     def cancel(self) -> None:
         counter = self.session.counter
+        self.awaiting_card, self.points_card = False, None
         waiting = self.qr.waiting()
         self.qr.stop()
 

@@ -1,11 +1,20 @@
-"""Refund (partial, any later day) and void (whole sale, same day), both with a supervisor PIN."""
+"""Refund (partial, any later day) and void (whole sale, same day), both with a supervisor PIN.
+
+A sale is called up by its entry number (keypad), from the recent list, or by its receipt
+number; a receipt number that is not in this counter's journal is looked up on the server
+(``AppContext.lookup_receipt``, off the GUI thread) and refunded as another counter's sale
+(``terminal.foreign_refund``: in cash, never voided here).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any, cast
 
-from terminal.errors import DomainError
+from terminal.counter import Counter
+from terminal.errors import DomainError, MadoguchiError
+from terminal.foreign_refund import ForeignSale, foreign_sale, refund_foreign, remaining
 from terminal.journal import Entry
 from terminal.money import format_yen
 from terminal.ports import TenderKind
@@ -14,6 +23,7 @@ from ui.qt import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -25,6 +35,47 @@ from ui.widgets.keypad import Keypad
 
 RECENT = 6
 
+# Texts of the receipt-number search, in the clerk's languages (ja, en).
+TEXTS: dict[str, dict[str, str]] = {
+    "ja": {
+        "receipt": "レシート番号（他の窓口も可）",
+        "find_receipt": "検索",
+        "offline": "サーバーに接続できないため他の窓口の取引は検索できません。元の窓口で返金"
+                   "するか、接続が戻ってから再度検索してください。",
+        "not_found": "レシート番号 {receipt} の取引は見つかりません。番号を確かめてください"
+                     "（他の窓口の取引がまだサーバーに届いていなければ、しばらくして再度検索"
+                     "してください）。",
+        "foreign": "他の窓口（{terminal}）の取引です。返金は現金で行います（取消はできません）。",
+    },
+    "en": {
+        "receipt": "Receipt number (other counters too)",
+        "find_receipt": "Search",
+        "offline": "The server cannot be reached, so sales of other counters cannot be "
+                   "looked up. Refund at the original counter, or search again once the "
+                   "connection is back.",
+        "not_found": "No sale with receipt number {receipt}. Check the number (a sale of "
+                     "another counter may not have reached the server yet: search again "
+                     "shortly).",
+        "foreign": "A sale of another counter ({terminal}): refunded in cash (no void here).",
+    },
+}
+
+
+def text(lang: str, key: str, **values: str) -> str:
+    return (TEXTS.get(lang) or TEXTS["ja"])[key].format(**values)
+
+
+class LookupFailed(Exception):
+    """The receipt number was found nowhere, or the server could not be asked."""
+
+    def __init__(self, key: str, **values: str) -> None:
+        super().__init__(text("en", key, **values))
+        self.key = key
+        self.values = values
+
+
+LookupReceipt = Callable[[str], Mapping[str, Any] | None]
+
 
 class RefundScreen(Screen):
     name = "refund"
@@ -32,6 +83,7 @@ class RefundScreen(Screen):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, parent)
         self.original: Entry | None = None
+        self.foreign: ForeignSale | None = None
         self.left: dict[int, int] = {}
         self.chosen: dict[int, int] = {}
         self.tender_kind: TenderKind = "cash"
@@ -42,6 +94,9 @@ class RefundScreen(Screen):
         self.recent_layout = QVBoxLayout(self.recent_host)
         self.keypad = Keypad(max_length=9)
         self.find_button = BigButton(on_click=self.find_sale)
+        self.receipt_input = QLineEdit()  # typed, or a keyboard-wedge scan of the receipt
+        self.receipt_input.returnPressed.connect(self.find_receipt)
+        self.receipt_button = BigButton(on_click=self.find_receipt)
         self.lines_host = QWidget()
         self.lines_grid = QGridLayout(self.lines_host)
         self.cash_button = BigButton(checkable=True, on_click=lambda: self.set_tender("cash"))
@@ -61,6 +116,10 @@ class RefundScreen(Screen):
         left.addWidget(self.seq_caption)
         left.addWidget(self.keypad)
         left.addWidget(self.find_button)
+        by_receipt = QHBoxLayout()
+        by_receipt.addWidget(self.receipt_input, 3)
+        by_receipt.addWidget(self.receipt_button, 2)
+        left.addLayout(by_receipt)
         right = QVBoxLayout()
         right.addWidget(self.summary)
         right.addWidget(self.lines_host, 1)
@@ -83,6 +142,8 @@ class RefundScreen(Screen):
         self.recent_caption.setText(self.t("refund.recent"))
         self.seq_caption.setText(self.t("refund.seq"))
         self.find_button.setText(self.t("refund.find"))
+        self.receipt_input.setPlaceholderText(text(self.session.lang, "receipt"))
+        self.receipt_button.setText(text(self.session.lang, "find_receipt"))
         self.cash_button.setText(self.t("refund.by_cash"))
         self.original_button.setText(self.t("refund.by_original"))
         self.refund_button.setText(self.t("refund.refund"))
@@ -92,7 +153,9 @@ class RefundScreen(Screen):
 
     def enter(self, arg: object = None) -> None:
         self.original = None
+        self.foreign = None
         self.keypad.clear()
+        self.receipt_input.clear()
         while self.recent_layout.count():
             item = self.recent_layout.takeAt(0)
             widget = item.widget() if item is not None else None
@@ -124,17 +187,44 @@ class RefundScreen(Screen):
 
         self.session.run(job, self._loaded, name="load_sale")
 
+    def find_receipt(self) -> None:
+        """Call up a sale by receipt number: this counter's journal first, then the server."""
+        receipt_no = self.receipt_input.text().strip()
+        if not receipt_no:
+            return
+        counter, lookup = self.session.counter, self.session.context.lookup_receipt
+
+        def job() -> object:
+            own = [s for s, r in counter.state.receipts.items() if r == receipt_no]
+            if own:
+                return counter.journal.entry(own[-1]), counter.refunded_quantities(own[-1])
+            return _look_up(counter, lookup, receipt_no)
+
+        self.session.run(job, self._loaded, self._lookup_failed, name="find_receipt")
+
+    def _lookup_failed(self, exc: BaseException) -> None:
+        if not isinstance(exc, LookupFailed):
+            self.session.fail(exc)
+            return
+        self.session.say("error", lambda lang: text(lang, exc.key, **exc.values))
+
     def _loaded(self, result: object) -> None:
-        entry, done = cast(tuple[Entry, dict[int, int]], result)
-        self.original = entry
-        lines = entry.body["lines"]
-        self.left = {i: int(line["qty"]) - done.get(i, 0) for i, line in enumerate(lines)}
+        if isinstance(result, tuple) and isinstance(result[0], ForeignSale):
+            foreign, left = cast(tuple[ForeignSale, dict[int, int]], result)
+            self.foreign, self.left = foreign, left
+            self.original = Entry.from_dict(foreign.original)
+            self.session.say("info", lambda lang: text(lang, "foreign", terminal=foreign.terminal))
+        else:
+            entry, done = cast(tuple[Entry, dict[int, int]], result)
+            self.foreign, self.original = None, entry
+            lines = entry.body["lines"]
+            self.left = {i: int(line["qty"]) - done.get(i, 0) for i, line in enumerate(lines)}
         self.chosen = {i: 0 for i in self.left}
         self.set_tender("cash")
         self._show()
 
     def _original_kind(self) -> TenderKind | None:
-        if self.original is None:
+        if self.original is None or self.foreign is not None:
             return None
         for tender in self.original.body["tenders"]:
             if tender["kind"] != "cash":
@@ -161,12 +251,14 @@ class RefundScreen(Screen):
         enabled = entry is not None
         for button in (self.refund_button, self.void_button, self.cash_button):
             button.setEnabled(enabled)
+        self.void_button.setEnabled(enabled and self.foreign is None)
         self.original_button.setEnabled(self._original_kind() is not None)
         if entry is None:
             self.summary.setText(self.t("refund.pick"))
             return
         body: dict[str, Any] = entry.body
-        self.summary.setText(f"No. {body['receipt_no']}  {format_yen(int(body['total']))}")
+        where = f"[{self.foreign.terminal}]  " if self.foreign is not None else ""
+        self.summary.setText(f"{where}No. {body['receipt_no']}  {format_yen(int(body['total']))}")
         for i, line in enumerate(body["lines"]):
             self._line_row(i, line)
 
@@ -192,9 +284,14 @@ class RefundScreen(Screen):
         if not quantities:
             self.session.error("refund.none_chosen")
             return
-        counter, kind = self.session.counter, self.tender_kind
+        counter, kind, foreign = self.session.counter, self.tender_kind, self.foreign
 
         def approved(approver: str) -> None:
+            if foreign is not None:
+                self.session.run(lambda: refund_foreign(
+                    counter, foreign.original, foreign.server_refunds, quantities, approver,
+                    kind), self._done, name="refund_foreign")
+                return
             self.session.run(lambda: counter.refund(entry.seq, quantities, approver, kind),
                              self._done, name="refund")
 
@@ -202,7 +299,7 @@ class RefundScreen(Screen):
 
     def void(self) -> None:
         entry = self.original
-        if entry is None:
+        if entry is None or self.foreign is not None:
             return
         counter = self.session.counter
 
@@ -215,3 +312,19 @@ class RefundScreen(Screen):
         assert isinstance(result, Entry)
         self.session.ok(f"refund.done.{result.kind.removeprefix('training.')}")
         self.session.go("done", (result, "", ""))
+
+
+def _look_up(counter: Counter, lookup: LookupReceipt | None,
+             receipt_no: str) -> tuple[ForeignSale, dict[int, int]]:
+    """Another counter's sale from the server, checked, with what is left of each line
+    (runs on a worker thread)."""
+    if lookup is None:
+        raise LookupFailed("offline", receipt=receipt_no)
+    try:
+        answer = lookup(receipt_no)
+    except (MadoguchiError, OSError) as exc:  # the server unreachable, busy or refusing
+        raise LookupFailed("offline", receipt=receipt_no) from exc
+    if answer is None:
+        raise LookupFailed("not_found", receipt=receipt_no)
+    found = foreign_sale(counter, answer)
+    return found, remaining(counter, found.original, found.server_refunds)
