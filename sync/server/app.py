@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sync import protocol
-from sync.server import configs, enroll, ingest, pages, terminals
+from sync.server import configs, derived, enroll, ingest, pages, terminals
 from sync.server.auth import Caller, authenticate
 from sync.server.db import make_engine, ping
 from sync.server.errors import ApiError
@@ -191,10 +191,12 @@ def _install_handlers(app: FastAPI) -> None:
 def create_app(database_url: str, engine: Engine | None = None) -> FastAPI:
     """The API over ``database_url`` (already migrated: 'madoguchi server init')."""
     db = engine or make_engine(database_url)
+    drainer = derived.Drainer(db)  # recomputes stale derived rows after ingests
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await run_in_threadpool(drainer.close)
         if engine is None:
             db.dispose()
 
@@ -202,6 +204,7 @@ def create_app(database_url: str, engine: Engine | None = None) -> FastAPI:
                   lifespan=lifespan)
     _install_handlers(app)
     app.state.engine = db
+    app.state.drainer = drainer
 
     async def signed(request: Request, path_terminal: str | None, work: Work) -> Response:
         body = await read_body(request)
@@ -256,6 +259,8 @@ def _routes(app: FastAPI, db: Engine, signed: Signed) -> None:
     async def upload_route(request: Request, terminal: str) -> Response:
         def work(caller: Caller, body: bytes) -> Response:
             result = ingest.ingest_batch(db, terminal, caller.public_key, batch_lines(body))
+            if result["stored"]:
+                app.state.drainer.kick()  # after the commit; runs beside the response
             return _json({**result, "server_time": terminals.server_time()})
 
         return await signed(request, terminal, work)

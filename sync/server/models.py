@@ -3,7 +3,9 @@ migrations (``sync/server/migrations``); a test checks that they match these mod
 
 Journal entries are kept as their exact canonical text (``line``, TEXT, never jsonb). Every
 derived table (``day_totals``, ``z_closings``, ``payment_logs``) is recomputed from the
-entries, never edited by hand (``madoguchi server rebuild``).
+entries, never edited by hand (``madoguchi server rebuild``): ingest only marks the
+(terminal, day) pairs it touched in ``stale_days``; ``sync.server.derived`` recomputes them
+before any read of a derived table, and in the background.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import (
+    BigInteger,
     DateTime,
     Dialect,
     Index,
@@ -193,8 +196,8 @@ class ZClosing(Base):
     terminal: Mapped[str] = mapped_column(String(TERMINAL_LEN), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     day: Mapped[str] = mapped_column(String(10), index=True)
-    total: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    grand_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    total: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    grand_total: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     body: Mapped[str] = mapped_column(Text)
 
 
@@ -206,9 +209,18 @@ class PaymentLog(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     day: Mapped[str] = mapped_column(String(10), index=True)
     batch_no: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    count: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    count: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    total: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     by_tender: Mapped[str] = mapped_column(Text)
+
+
+class StaleDay(Base):
+    """A (terminal, day) whose derived rows may be behind its entries: marked by ingest in
+    its transaction, cleared by ``derived.refresh`` / ``derived.drain`` once recomputed."""
+
+    __tablename__ = "stale_days"
+    terminal: Mapped[str] = mapped_column(String(TERMINAL_LEN), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
 
 
 DERIVED_TABLES: tuple[Table, ...] = (

@@ -49,12 +49,15 @@ from server_harness import (
     running_server,
     sqlite_url,
 )
+from sqlalchemy import select
 
 from sync import protocol
 from sync.server.admin import revoke
 from sync.server.app import create_app
 from sync.server.configs import publish
 from sync.server.db import make_engine
+from sync.server.derived import refresh
+from sync.server.models import ZClosing
 from terminal.journal import Journal, TerminalKey
 
 MAX_EXAMPLES = 100
@@ -207,9 +210,9 @@ EDGE_PATH = ["%00", "a%00b", "%ED%A0%80", "9" * 30, "-" + "9" * 30, "2147483648"
              "x" * 300, "abcdef12"]
 EDGE_CLOCK = ["9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+14:00",
               "0001-01-01T00:00:00-14:00", "2026-01-01T00:00:00", "nonsense"]
-# Ints in the random journal entries. Up to 2**53 is what a journal may hold, but the derived
-# INTEGER columns overflow on PostgreSQL past 2**31 - 1 (see the xfail test below).
-JOURNAL_INT = 2**31 - 1
+# Ints in the random journal entries: anything a journal may hold (|n| < 2**53); the derived
+# columns are BIGINT since migration 0002 (see test_derived_ints_beyond_int32).
+JOURNAL_INT = 2**53 - 1
 
 _TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
                 max_size=12)
@@ -408,10 +411,8 @@ def test_live_spec_lists_every_fuzzed_operation(live: Live) -> None:
 
 
 
-@pytest.mark.xfail(strict=True, reason="z_closings.total/grand_total and payment_logs.count/"
-                   "total are INTEGER: a journal int past 2**31 - 1 (allowed up to 2**53) "
-                   "gives 500 on PostgreSQL; needs BIGINT columns (a migration)")
 def test_derived_ints_beyond_int32(tmp_path: Path) -> None:
+    """Found by the fuzzing: INTEGER derived columns overflowed on PostgreSQL (now BIGINT)."""
     key = TerminalKey.generate()
     with pg_database() as url, running_server(url) as base_url, \
             Journal.open(tmp_path / "j.db", MAIN, key) as journal:
@@ -421,6 +422,14 @@ def test_derived_ints_beyond_int32(tmp_path: Path) -> None:
         response = requests.post(base_url + protocol.entries_path(MAIN), auth=Sign(key, MAIN),
                                  json={"entries": list(journal.lines())}, timeout=30)
         assert response.status_code == 200, response.text
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                refresh(conn)
+                assert conn.execute(select(ZClosing.total, ZClosing.grand_total)).one() == (
+                    2**40, 2**52)
+        finally:
+            engine.dispose()
 
 
 # The 5xx the fuzzing found (fixed), replayed exactly: the fuzzing reaches each only by luck.
