@@ -52,7 +52,10 @@ def verify_hash_sig(public_key_b64: str, hash_hex: str, sig_b64: str) -> bool:
     """True if ``sig_b64`` is the key's Ed25519 signature of the 32 raw bytes of ``hash_hex``."""
     try:
         key = load_public_key(public_key_b64)
-        key.verify(base64.b64decode(sig_b64, validate=True), bytes.fromhex(hash_hex))
+        raw = base64.b64decode(sig_b64, validate=True)
+        if len(raw) != 64 or base64.b64encode(raw).decode("ascii") != sig_b64:
+            return False  # a non-canonical spelling of a signature is not the signed text
+        key.verify(raw, bytes.fromhex(hash_hex))
     except (JournalError, InvalidSignature, binascii.Error, ValueError, TypeError):
         return False
     return True

@@ -32,10 +32,15 @@ MAX_IN_FLIGHT: Final = 6
 def verify_chunk(public_key_b64: str, chunk: list[Item]) -> tuple[int, str] | None:
     """(seq, prev) of the first item whose signature fails, or None."""
     verify = load_public_key(public_key_b64).verify
-    b64decode, fromhex = base64.b64decode, bytes.fromhex
+    b64decode, b64encode, fromhex = base64.b64decode, base64.b64encode, bytes.fromhex
     for seq, prev, digest, sig in chunk:
         try:
-            verify(b64decode(sig, validate=True), fromhex(digest))
+            raw = b64decode(sig, validate=True)
+            # base64 leaves unused bits in the last character: the same 64 bytes can be
+            # written several ways. Only the canonical spelling is the signed entry's text.
+            if len(raw) != 64 or b64encode(raw).decode("ascii") != sig:
+                return seq, prev
+            verify(raw, fromhex(digest))
         except (InvalidSignature, binascii.Error, ValueError):
             return seq, prev
     return None
