@@ -9,7 +9,7 @@ DEMO_CONFIG := kiosk_config/samples/museum-01.toml
 # System packages the suite needs: pcscd + vsmartcard-vpcd (PC/SC peer), swig and
 # libpcsclite-dev (pyscard builds from source), socat (serial null-modem pairs), CJK fonts
 # (receipt raster and previews), pg_isready. As root they are installed; otherwise listed.
-APT_PACKAGES := pcscd vsmartcard-vpcd swig libpcsclite-dev socat fonts-noto-cjk postgresql-client-common \
+APT_PACKAGES := pcscd vsmartcard-vpcd swig libpcsclite-dev socat fonts-noto-cjk postgresql-client-common shellcheck cage \
 	libglib2.0-0 libegl1 libgl1 libx11-6 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3
 
 .PHONY: demo test test-slow test-fast lint typecheck bench system-deps clean

@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 
-from madoguchi import app_cli, commands, devices_cli, server_cli, sync_cli
+from madoguchi import app_cli, commands, devices_cli, server_cli, status_cli, support_cli, sync_cli
 from terminal.errors import ConfigError, JournalError, MadoguchiError, NotAJournal, WrongTerminal
 
 Handler = Callable[[argparse.Namespace], int]
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_config, _add_simulate, _add_journal, _add_report, _add_clerk,
                 server_cli.add_commands, sync_cli.add_commands, app_cli.add_commands,
-                devices_cli.add_commands):
+                devices_cli.add_commands, status_cli.add_commands, support_cli.add_commands):
         add(sub)
     return parser
 
