@@ -79,7 +79,8 @@ def _add_management(ssub: Sub) -> None:
                  report_day)
     report.add_argument("--day", required=True, help="business day YYYY-MM-DD")
     report.add_argument("--json", action="store_true", help="machine-readable output")
-    add("rebuild", "recompute every derived table from the stored entries", rebuild)
+    add("rebuild", "recompute every derived table from the stored entries and verify "
+        "every stored entry's signature (a 'signature' alarm for each that fails)", rebuild)
 
 
 def _engine(args: argparse.Namespace) -> Any:
@@ -225,11 +226,15 @@ def report_day(args: argparse.Namespace) -> int:
 
 def rebuild(args: argparse.Namespace) -> int:
     def work(engine: Any) -> int:
+        from sync.server.audit import audit_all
         from sync.server.derived import rebuild as recompute_all
 
         with engine.begin() as conn:
             counts = recompute_all(conn)
         print(", ".join(f"{name} {count}" for name, count in counts.items()))
+        with engine.begin() as conn:
+            audit = audit_all(conn)
+        print(f"signatures checked {audit.checked}, new signature alarms {audit.alarms}")
         return 0
 
     return _guard(args, work)

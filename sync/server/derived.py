@@ -14,7 +14,8 @@ unmarked in one transaction:
   write lock) from before its entries are read until it is unmarked, and ingest's mark waits
   on that lock, so a mark made while a pair is recomputed is never lost; recomputing is a
   delete and insert of the pair's rows, so doing it twice is harmless.
-``rebuild`` recomputes everything.
+``rebuild`` recomputes everything. The Drainer also runs the background signature audit
+(``sync.server.audit``) once uploads pause.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, cast
 
@@ -29,6 +31,7 @@ from sqlalchemy import Engine, delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from sync.server.audit import audit_signatures
 from sync.server.models import (
     DERIVED_TABLES,
     DayTotals,
@@ -46,6 +49,8 @@ DAILY_LOG_KIND: Final = "payment.daily_log"
 TOTAL_KINDS: Final = ("sale", "refund", "void", "cash.float", "cash.in", "cash.out")
 WANTED_KINDS: Final = (*TOTAL_KINDS, CLOSING_KIND, DAILY_LOG_KIND)
 DRAIN_PAIRS: Final = 16  # (terminal, day) pairs recomputed per background transaction
+AUDIT_IDLE_SECONDS: Final = 0.5  # the signature audit waits for a pause in the uploads...
+AUDIT_MAX_DELAY_SECONDS: Final = 30.0  # ...but no longer than this after the first kick
 
 log = logging.getLogger(__name__)
 Pair = tuple[str, str]
@@ -182,10 +187,20 @@ def drain(engine: Engine, limit: int = DRAIN_PAIRS) -> int:
 class Drainer:
     """A per-process background thread that drains the stale pairs after each ``kick``
     (ingest kicks it after its commit). Kicks while it works coalesce into one more pass;
-    an error is logged and left to the next kick, or to the lazy refresh of a reader."""
+    an error is logged and left to the next kick, or to the lazy refresh of a reader.
 
-    def __init__(self, engine: Engine) -> None:
+    After a drain it audits the stored entries' signatures (``audit_signatures``) once no
+    kick has come for ``audit_idle`` seconds, so the verifying (CPU, and the SQLite write
+    lock) does not slow a terminal's upload; a kick interrupts it between transactions,
+    unless it is overdue (``audit_max_delay`` after the first kick not yet audited), when it
+    runs to the end. ``close`` does not audit: what is left stays listed for the next
+    kick (of any process) or ``madoguchi server rebuild``."""
+
+    def __init__(self, engine: Engine, audit_idle: float = AUDIT_IDLE_SECONDS,
+                 audit_max_delay: float = AUDIT_MAX_DELAY_SECONDS) -> None:
         self._engine = engine
+        self._audit_idle = audit_idle
+        self._audit_max_delay = audit_max_delay
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._stopping = False
@@ -211,16 +226,40 @@ class Drainer:
             thread.join(timeout)
 
     def _run(self) -> None:
+        audit_due: float | None = None  # when the first kick not yet audited came
         while True:
-            self._wake.wait()
-            self._wake.clear()
-            try:
-                drain(self._engine)
-            except Exception:
-                log.exception("background refresh of the derived tables failed; stale days "
-                              "stay marked (recomputed by the next one or before a read)")
-            if self._stopping and not self._wake.is_set():
-                return
+            kicked = self._wake.wait(None if audit_due is None else self._audit_idle)
+            if kicked:
+                self._wake.clear()
+                try:
+                    drain(self._engine)
+                except Exception:
+                    log.exception("background refresh of the derived tables failed; stale "
+                                  "days stay marked (recomputed by the next one or before a "
+                                  "read)")
+                if audit_due is None:
+                    audit_due = time.monotonic()
+            if self._stopping:
+                if not self._wake.is_set():
+                    return
+                continue
+            overdue = audit_due is not None and (
+                time.monotonic() - audit_due >= self._audit_max_delay)
+            if audit_due is not None and (overdue or not kicked):
+                audit_due = self._audit(audit_due, overdue)
+
+    def _audit(self, due: float, overdue: bool) -> float | None:
+        """Run the signature audit; ``due`` again if a kick (or close) stopped it early."""
+        def stop() -> bool:
+            return self._stopping or (not overdue and self._wake.is_set())
+
+        try:
+            result = audit_signatures(self._engine, should_stop=stop)
+        except Exception:
+            log.exception("background signature audit failed; the entries stay listed "
+                          "(audited after the next upload or by 'madoguchi server rebuild')")
+            return None
+        return None if result.complete else due
 
 
 def rebuild(conn: Connection) -> dict[str, int]:

@@ -5,7 +5,9 @@ writers are serialised by ``BEGIN IMMEDIATE``): each line must be exactly canoni
 terminal; a seq at or below the ack must be the stored line (a duplicate) or the batch is a
 FORK (409); seq ack+1 must link to the stored head and hash correctly (else 422 "chain");
 a seq beyond ack+1 is a GAP: what came before is stored, nothing after. One signature check
-per batch: the newest new entry's signature covers all earlier ones through the hash links.
+per batch: the newest new entry's signature covers all earlier ones through the hash links;
+their own signatures are listed in ``unchecked_signatures`` (one range row per batch) and
+verified soon after, in the background (``sync.server.audit``: a "signature" alarm each).
 The derived tables are not computed here: the (terminal, day) pairs the batch touched are
 marked stale (``sync.server.derived``).
 """
@@ -26,7 +28,7 @@ from sqlalchemy.engine import Connection
 from sync.server import derived
 from sync.server.db import utcnow
 from sync.server.errors import ApiError
-from sync.server.models import Alarm, Head, StoredEntry
+from sync.server.models import Alarm, Head, StoredEntry, UncheckedSignatures
 from sync.server.sql import insert_ignore
 from terminal.journal.canonical import (
     ENVELOPE_KEYS,
@@ -249,6 +251,9 @@ def ingest(conn: Connection, terminal: str, public_key: str, lines: Sequence[str
         result.ack, result.stored = new[-1].seq, len(new)
         conn.execute(update(Head).where(Head.terminal == terminal)
                      .values(ack=result.ack, head_hash=new[-1].value["hash"]))
+        if len(new) > 1:  # the newest was verified above; the audit checks the rest
+            conn.execute(insert(UncheckedSignatures).values(
+                terminal=terminal, first_seq=new[0].seq, last_seq=new[-2].seq))
         derived.mark_stale(conn, terminal, {p.value["day"] for p in new})
     if result.gap is not None:
         record_alarm(conn, terminal, {

@@ -5,7 +5,9 @@ Journal entries are kept as their exact canonical text (``line``, TEXT, never js
 derived table (``day_totals``, ``z_closings``, ``payment_logs``) is recomputed from the
 entries, never edited by hand (``madoguchi server rebuild``): ingest only marks the
 (terminal, day) pairs it touched in ``stale_days``; ``sync.server.derived`` recomputes them
-before any read of a derived table, and in the background.
+before any read of a derived table, and in the background. Ingest verifies one signature per
+batch (the newest entry's); ``unchecked_signatures`` lists the rest for the background audit
+(``sync.server.audit``).
 """
 
 from __future__ import annotations
@@ -221,6 +223,20 @@ class StaleDay(Base):
     __tablename__ = "stale_days"
     terminal: Mapped[str] = mapped_column(String(TERMINAL_LEN), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)
+
+
+class UncheckedSignatures(Base):
+    """Stored entries whose own signatures are not yet verified: seqs ``first_seq`` to
+    ``last_seq`` of ``terminal`` (the earlier entries of one batch: ingest verifies only the
+    newest, whose signature covers them through the hash links). Inserted by ingest in its
+    transaction, deleted by ``sync.server.audit`` once every signature of the range is
+    checked (a failure is a "signature" alarm). A range per batch, not a flag per entry:
+    one small row per upload, and no entry row is ever rewritten."""
+
+    __tablename__ = "unchecked_signatures"
+    terminal: Mapped[str] = mapped_column(String(TERMINAL_LEN), primary_key=True)
+    first_seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(Integer)
 
 
 DERIVED_TABLES: tuple[Table, ...] = (
