@@ -6,9 +6,8 @@ acknowledged. The working state is folded from those entries, so a restart rebui
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from terminal.catalogue import Catalogue
@@ -380,5 +379,3 @@ def replay(entries: Iterable[Mapping[str, Any]], terminal: str) -> CounterState:
         state.apply(entry)
     return state
 
-
-ClockFn = Callable[[], datetime]
