@@ -92,6 +92,19 @@ def _why_refused(conn: Connection, req: Mapping[str, str], now: datetime) -> str
             f"{code.facility!r}, not {req['terminal']!r} of {req['facility']!r}")
 
 
+def _refuse_rekeying_a_journal(conn: Connection, req: Mapping[str, str]) -> None:
+    """A terminal whose journal the server already holds keeps its key: entries are verified
+    against the enrolled key, and an old key is not kept. A replaced counter restores its key
+    from backup (same key: allowed); a new key means a new terminal id."""
+    enrolled = conn.execute(select(Terminal.public_key).where(
+        Terminal.terminal == req["terminal"])).scalar()
+    ack = conn.execute(select(Head.ack).where(Head.terminal == req["terminal"])).scalar()
+    if enrolled != req["public_key"] and (ack or 0) > 0:
+        raise ApiError(409, "conflict", f"terminal {req['terminal']!r} already has {ack} "
+                       "journal entries signed with its enrolled key; restore that key from "
+                       "the counter's backup, or enroll the new key under a new terminal id")
+
+
 def _register(conn: Connection, req: Mapping[str, str], now: datetime) -> None:
     facility = conn.execute(select(Terminal.facility).where(
         Terminal.terminal == req["terminal"])).scalar()
@@ -103,6 +116,7 @@ def _register(conn: Connection, req: Mapping[str, str], now: datetime) -> None:
             terminal=req["terminal"], facility=req["facility"],
             public_key=req["public_key"], enrolled_at=now))
     else:
+        _refuse_rekeying_a_journal(conn, req)
         conn.execute(update(Terminal).where(Terminal.terminal == req["terminal"]).values(
             public_key=req["public_key"], enrolled_at=now, revoked_at=None))
     conn.execute(insert_ignore(conn, Head.__table__, ["terminal"]).values(

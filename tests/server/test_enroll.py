@@ -10,7 +10,7 @@ from server_harness import enrollment_code
 from sqlalchemy import Engine, update
 
 from sync import protocol
-from sync.server.models import EnrollCode
+from sync.server.models import EnrollCode, Head
 from terminal.journal.keys import TerminalKey
 
 FACILITY = "hachinohe-museum"
@@ -75,3 +75,23 @@ def test_malformed_enroll_request(server: str, engine: Any) -> None:
     response = requests.post(server + protocol.enroll_path(), json={
         "code": "x", "terminal": "t", "facility": "f", "public_key": "not a key"}, timeout=30)
     assert response.status_code == 422 and "public key" in response.json()["message"]
+
+
+def test_a_terminal_with_a_journal_keeps_its_key(server: str, database_url: str,
+                                                 engine: Engine) -> None:
+    key = TerminalKey.generate()
+
+    def enroll_with(k: TerminalKey) -> requests.Response:
+        return requests.post(server + protocol.enroll_path(), json={
+            "code": enrollment_code(database_url, FACILITY, "t-keys"), "terminal": "t-keys",
+            "facility": FACILITY, "public_key": k.public_key_b64}, timeout=30)
+
+    assert enroll_with(key).status_code == 200
+    assert enroll_with(TerminalKey.generate()).status_code == 200  # no journal yet: re-keyed
+    assert enroll_with(key).status_code == 200
+    with engine.begin() as conn:  # as if the server held 3 of its entries
+        conn.execute(update(Head).where(Head.terminal == "t-keys").values(ack=3))
+    refused = enroll_with(TerminalKey.generate())
+    assert refused.status_code == 409, refused.text
+    assert "restore that key" in refused.json()["message"]
+    assert enroll_with(key).status_code == 200  # the restored key of a replaced counter
