@@ -11,9 +11,7 @@ Ed25519 and passes the append-only triggers.
 from __future__ import annotations
 
 import argparse
-import json
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
@@ -21,6 +19,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ratio_report import report_ratio
 
 from terminal.day import TOKYO
 from terminal.journal import (
@@ -119,28 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             ours_s, raw_s = one_run(Path(tmp), args.n)
         ours.append(ours_s)
         raw.append(raw_s)
-    ours_rate = args.n / statistics.median(ours)
-    raw_rate = args.n / statistics.median(raw)
-    ratio = ours_rate / raw_rate
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "bench": "journal_append",
-                    "n": args.n,
-                    "ours_per_s": ours_rate,
-                    "raw_per_s": raw_rate,
-                    "ratio": ratio,
-                    "target": TARGET,
-                }
-            )
-        )
-    else:
-        print(
-            f"journal_append: ours {ours_rate:.1f}/s raw {raw_rate:.1f}/s ratio {ratio:.2f} "
-            f"(target >= {TARGET}, n={args.n})"
-        )
-    return 0 if ratio >= TARGET else 1
+    return report_ratio("journal_append", args.n, ours, raw, TARGET, args.json)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BENCHES = sorted(p for p in (ROOT / "bench").glob("*.py") if p.name != "run_all.py")
+HELPERS = {"run_all.py", "ratio_report.py"}  # not benchmarks themselves
+BENCHES = sorted(p for p in (ROOT / "bench").glob("*.py") if p.name not in HELPERS)
 
 
 def machine() -> str:
