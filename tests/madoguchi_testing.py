@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "kiosk_config" / "samples"
@@ -31,3 +33,14 @@ def run_cli(*args: str, stdin: str = "", timeout: float = 300) -> subprocess.Com
         cli_command(*args), input=stdin, capture_output=True, text=True, timeout=timeout,
         cwd=ROOT,
     )
+
+
+def vectors_dir() -> Path:
+    """shared/vectors/journal (the contract's test vectors)."""
+    return shared_dir() / "vectors" / "journal"
+
+
+def vector_entries() -> list[dict[str, Any]]:
+    """The entries of the valid vector export (its header line left out)."""
+    lines = (vectors_dir() / "valid.jsonl").read_text(encoding="utf-8").split("\n")
+    return [json.loads(line) for line in lines[1:] if line]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from madoguchi_testing import vector_entries
 
 from terminal.documents import (
     check_void,
@@ -21,22 +20,6 @@ from terminal.sale import SaleLine
 from terminal.tenders import Tender, cash_tender
 
 TERMINAL = "hachinohe-museum-01"
-
-
-def shared_dir() -> Path:
-    beside = Path(__file__).resolve().parents[2].parent / "shared"
-    if beside.is_dir():
-        return beside
-    env = os.environ.get("MADOGUCHI_SHARED")
-    if env and Path(env).is_dir():
-        return Path(env)
-    pytest.fail(f"shared/ not found at {beside} and MADOGUCHI_SHARED is unset or missing")
-
-
-def vector_entries() -> list[dict[str, Any]]:
-    path = shared_dir() / "vectors" / "journal" / "valid.jsonl"
-    lines = path.read_text(encoding="utf-8").split("\n")
-    return [json.loads(line) for line in lines[1:] if line]
 
 
 ENTRIES = vector_entries()

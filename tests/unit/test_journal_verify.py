@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from madoguchi_testing import vectors_dir
 
 from terminal.day import TOKYO
 from terminal.errors import NotAJournal
@@ -19,16 +19,6 @@ from terminal.journal.keys import fingerprint_of
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=TOKYO)
 TERMINAL = "hachinohe-museum-01"
-
-
-def vectors_dir() -> Path:
-    here = Path(__file__).resolve().parents[2].parent / "shared" / "vectors" / "journal"
-    if here.is_dir():
-        return here
-    shared = os.environ.get("MADOGUCHI_SHARED")
-    if shared and (Path(shared) / "vectors" / "journal").is_dir():
-        return Path(shared) / "vectors" / "journal"
-    pytest.fail(f"journal test vectors not found at {here} nor $MADOGUCHI_SHARED/vectors/journal")
 
 
 VECTORS = vectors_dir()
