@@ -8,13 +8,12 @@ can answer ``last_result`` for a pending payment.
 
 from __future__ import annotations
 
-import json
-import os
 import random
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from drivers.ledger_file import append_record, read_records
 from terminal.errors import DomainError
 from terminal.ports import DailyLog, PaymentResult, TenderKind
 
@@ -42,13 +41,7 @@ class InProcessPaymentTerminal:
             self._load(ledger_path)
 
     def _load(self, path: Path) -> None:
-        for line in path.read_text("utf-8").split("\n"):
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn last line: that transaction never completed
+        for record in read_records(path):  # a torn last line never completed
             if record.get("op") == "batch":
                 self._batch = []
                 self._batch_no = int(record["batch_no"])
@@ -70,11 +63,7 @@ class InProcessPaymentTerminal:
         if result.approved:
             self._batch.append(self._signed(op, result))
         if self._ledger_path is not None:
-            line = json.dumps({"op": op, "result": asdict(result)}, ensure_ascii=False)
-            with self._ledger_path.open("a", encoding="utf-8") as ledger:
-                ledger.write(line + "\n")
-                ledger.flush()
-                os.fsync(ledger.fileno())
+            append_record(self._ledger_path, {"op": op, "result": asdict(result)})
         return result
 
     def _answer(self, op: str, amount: int, kind: TenderKind, ref: str) -> PaymentResult:
@@ -117,8 +106,5 @@ class InProcessPaymentTerminal:
                        sum(r.amount for r in self._batch), by_tender)
         self._batch = []
         if self._ledger_path is not None:
-            with self._ledger_path.open("a", encoding="utf-8") as ledger:
-                ledger.write(json.dumps({"op": "batch", "batch_no": self._batch_no}) + "\n")
-                ledger.flush()
-                os.fsync(ledger.fileno())
+            append_record(self._ledger_path, {"op": "batch", "batch_no": self._batch_no})
         return log

@@ -13,13 +13,13 @@ unknown outcome, for tests and the demo).
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from drivers.ledger_file import append_record, read_records
 from terminal.errors import DeviceUnavailable
 from terminal.points import card_token
 from terminal.ports import PaymentResult
@@ -44,9 +44,8 @@ class PointsSimulator:
         self.fail_after_next = 0  # the next N redemptions go through, then the link drops
         self._ledger = ledger_path
         if ledger_path is not None and ledger_path.exists():
-            for line in ledger_path.read_text("utf-8").splitlines():
-                if line.strip():
-                    self._apply(json.loads(line))
+            for record in read_records(ledger_path):
+                self._apply(record)
 
     @classmethod
     def with_demo_card(cls, points_key: bytes, idm: bytes, points: int = DEMO_POINTS,
@@ -137,6 +136,4 @@ class PointsSimulator:
         if self._ledger is None:
             return
         self._ledger.parent.mkdir(parents=True, exist_ok=True)
-        with self._ledger.open("a", encoding="utf-8") as ledger:
-            ledger.write(json.dumps(dict(record), ensure_ascii=False, sort_keys=True) + "\n")
-            ledger.flush()
+        append_record(self._ledger, record)

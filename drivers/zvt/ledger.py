@@ -7,11 +7,11 @@ that nothing was charged twice.
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from drivers.ledger_file import append_record, read_records
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +44,7 @@ class SimLedger:
             self._load(path)
 
     def _load(self, path: Path) -> None:
-        for line in path.read_text("utf-8").split("\n"):
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a torn last line: that booking never completed
+        for record in read_records(path):  # a torn last line never completed
             if record.get("op") == "batch":
                 self.batch_no = int(record["batch_no"])
                 self._batch_start = len(self.bookings)
@@ -58,12 +52,8 @@ class SimLedger:
                 self.bookings.append(Booking(**record))
 
     def _write(self, record: dict[str, object]) -> None:
-        if self.path is None:
-            return
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+        if self.path is not None:
+            append_record(self.path, record)
 
     def next_numbers(self) -> tuple[int, int]:
         """(receipt number 1..9999, trace number 1..999999) for the next booking."""
