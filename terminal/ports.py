@@ -132,6 +132,25 @@ class QrGateway(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class CardPoints:
+    """What the points service knows of one card (``card`` is its keyed hash)."""
+
+    card: str
+    balance: int  # points the card may spend now
+    awarded: int  # points ever awarded to it and still standing (settled)
+    cap_left: int  # points it may still earn under the per-person cap
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaGrant:
+    """The award quota the server allocated to this terminal from the campaign budget."""
+
+    grant_id: str
+    granted: int  # cumulative points granted to this terminal so far
+    budget_left: int  # campaign points not yet granted to any terminal
+
+
 class PointsService(Protocol):
     """The はちのへポイント service: balances and redemptions per card.
 
@@ -157,6 +176,22 @@ class PointsService(Protocol):
 
     def last_result(self, ref: str) -> PaymentResult | None:
         """The final outcome of ``ref``; ``None`` when the service never received it."""
+        ...
+
+    def card_points(self, card: str) -> CardPoints:
+        """Balance, settled awards and cap room of ``card`` (zeros and the whole cap for a card
+        the service does not know); a ``DeviceError`` when the service cannot be reached."""
+        ...
+
+    def refund(self, card: str, points: int, ref: str, original_ref: str) -> PaymentResult:
+        """Give back ``points`` to ``card`` for a refunded points tender ``original_ref``;
+        ``ref`` is the refund's own id (sending it again never restores twice)."""
+        ...
+
+    def request_quota(self, used: int) -> QuotaGrant:
+        """Ask for award quota: ``used`` is how many points this terminal has awarded net of
+        clawbacks; the answer tops it up while the campaign budget lasts (asking again without
+        using any gives the same ``granted``)."""
         ...
 
 
