@@ -75,7 +75,8 @@ if [ "$HOST_MODE" = 1 ] && ! is_root_user; then
     die "run as root (or use --root DIR to install into a directory tree)" 2
 fi
 
-PACKAGES=(postgresql postgresql-client python3 python3-venv)
+# systemd: a minimal Debian root (an image build) has no init to run the units with.
+PACKAGES=(postgresql postgresql-client python3 python3-venv tzdata systemd)
 UNITS=(madoguchi-server.service madoguchi-server-backup.service madoguchi-server-backup.timer)
 
 psql_postgres() {
@@ -85,6 +86,10 @@ psql_postgres() {
 ensure_database() {
     if [ "$HOST_MODE" = 0 ] || [ "$NO_DATABASE" = 1 ]; then
         log "database not created (--root or --no-database): create role and database $DB_NAME yourself"
+        return 0
+    fi
+    if ! systemd_running; then
+        log "systemd is not running (chroot or image build): PostgreSQL cannot be started here; run install-server.sh again on the booted system to create the database"
         return 0
     fi
     systemctl_host enable --now postgresql.service
@@ -103,6 +108,10 @@ ensure_database() {
 drop_database() {
     if [ "$HOST_MODE" = 0 ] || [ "$NO_DATABASE" = 1 ]; then return 0; fi
     command -v psql >/dev/null || return 0
+    if command -v pg_isready >/dev/null && ! pg_isready -q; then
+        log "PostgreSQL is not running: database $DB_NAME and role $DB_ROLE are not dropped"
+        return 0
+    fi
     psql_postgres -c "DROP DATABASE IF EXISTS $DB_NAME" || true
     psql_postgres -c "DROP ROLE IF EXISTS $DB_ROLE" || true
 }
@@ -155,10 +164,11 @@ do_install() {
         install_file "$HERE/systemd/$unit" "$SYSTEMD_DIR/$unit" 0644
     done
     set_timezone Asia/Tokyo
+    verify_units "${UNITS[@]}"
     ensure_database
     if [ "$HOST_MODE" = 1 ]; then
         systemctl_host daemon-reload
-        systemctl_host enable madoguchi-server.service madoguchi-server-backup.timer
+        systemctl_files enable madoguchi-server.service madoguchi-server-backup.timer
         if [ "$CHANGED" = 1 ]; then systemctl_host restart madoguchi-server.service; fi
         systemctl_host start madoguchi-server-backup.timer
     fi
@@ -186,7 +196,8 @@ do_uninstall() {
     local unit
     if [ "$HOST_MODE" = 1 ]; then
         for unit in "${UNITS[@]}"; do
-            systemctl_host disable --now "$unit" 2>/dev/null || true
+            systemctl_host stop "$unit" 2>/dev/null || true
+            systemctl_files disable "$unit" 2>/dev/null || true
         done
     fi
     for unit in "${UNITS[@]}"; do rm -f "$(r "$SYSTEMD_DIR/$unit")"; done

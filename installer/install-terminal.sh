@@ -89,8 +89,11 @@ if [ "$HOST_MODE" = 1 ] && ! is_root_user; then
     die "run as root (or use --root DIR to install into a directory tree)" 2
 fi
 
+# udev applies the device rules (and makes the input and render groups); libpam-systemd is
+# the pam_systemd.so of the kiosk's PAM session; tzdata has Asia/Tokyo. A minimal Debian
+# (debootstrap --variant=minbase) has none of them.
 PACKAGES=(pcscd fonts-noto-cjk libglib2.0-0 libegl1 libgl1 libx11-6 libxkbcommon0
-    libfontconfig1 libfreetype6 libdbus-1-3 cage python3 python3-venv)
+    libfontconfig1 libfreetype6 libdbus-1-3 cage python3 python3-venv udev libpam-systemd tzdata)
 UNITS=(madoguchi-kiosk.service madoguchi-backup.service madoguchi-backup.timer)
 TERMINAL_CONFIG=$ETC/terminal.toml
 
@@ -243,15 +246,15 @@ do_install() {
         install_file "$HERE/systemd/$unit" "$SYSTEMD_DIR/$unit" 0644
     done
     set_timezone Asia/Tokyo
+    verify_units "${UNITS[@]}"
     if [ "$HOST_MODE" = 1 ]; then
         if command -v udevadm >/dev/null && [ -d /run/udev ]; then
             udevadm control --reload-rules
             udevadm trigger --subsystem-match=usb --subsystem-match=tty --subsystem-match=usbmisc
         fi
         systemctl_host daemon-reload
-        systemctl_host enable pcscd.socket madoguchi-backup.timer
-        systemctl_host enable madoguchi-kiosk.service
-        systemctl_host set-default graphical.target
+        systemctl_files enable pcscd.socket madoguchi-backup.timer madoguchi-kiosk.service
+        systemctl_files set-default graphical.target
         systemctl_host start madoguchi-backup.timer
     fi
     if [ "$CHANGED" = 0 ]; then
@@ -279,7 +282,8 @@ do_uninstall() {
     local unit
     if [ "$HOST_MODE" = 1 ]; then
         for unit in "${UNITS[@]}"; do
-            systemctl_host disable --now "$unit" 2>/dev/null || true
+            systemctl_host stop "$unit" 2>/dev/null || true
+            systemctl_files disable "$unit" 2>/dev/null || true
         done
     fi
     for unit in "${UNITS[@]}"; do rm -f "$(r "$SYSTEMD_DIR/$unit")"; done

@@ -162,30 +162,65 @@ def read_receipt(root: Table, facility_name: str) -> ReceiptHeader:
     )
 
 
+MAX_POINTS: Final = 1_000_000_000
+EXPIRY_MAX_DAYS: Final = 3650
+
+
 def read_points(root: Table) -> PointsRules | None:
+    """[points]: the はちのへポイント rules (docs/points.md); omitted keys take the campaign's
+    defaults (200 per use, 3,000 per person, 2,000,000 budget, 1 yen a point, no expiry, no
+    offline redemption)."""
     table = root.sub("points", "a [points] table (points_per_use, per_person_cap...)")
     if table is None:
         return None
     table.check_keys(POINTS_KEYS)
     d = PointsRules()
-    count = "an integer >= 0 (points)"
-    expiry: int | None = None
-    if table.has("expiry_days"):
-        expiry = table.integer(
-            "expiry_days", "days, an integer >= 1 (omit: no expiry)", default=1, minimum=1
-        )
-    return PointsRules(
-        points_per_use=table.integer("points_per_use", count, default=d.points_per_use),
-        per_person_cap=table.integer("per_person_cap", count, default=d.per_person_cap),
-        campaign_budget=table.integer("campaign_budget", count, default=d.campaign_budget),
-        yen_per_point=table.integer("yen_per_point", "an integer >= 1 (yen)", default=1, minimum=1),
-        expiry_days=expiry,
-        eligible_items=table.text_list("eligible_items", "a list of fee codes", default=()),
+
+    def count(name: str, valid: str, default: int, minimum: int = 0) -> int:
+        return table.integer(name, valid, default=default, minimum=minimum, maximum=MAX_POINTS)
+
+    rules = PointsRules(
+        points_per_use=count("points_per_use", "points earned per use, an integer >= 1 "
+                             "(e.g. 200)", d.points_per_use, 1),
+        per_person_cap=count("per_person_cap", "the most points one card may earn, an "
+                             "integer >= points_per_use (e.g. 3000)", d.per_person_cap, 1),
+        campaign_budget=count("campaign_budget", "the campaign's points, an integer >= "
+                              "per_person_cap (e.g. 2000000)", d.campaign_budget, 1),
+        yen_per_point=table.integer("yen_per_point", "yen a point is worth, an integer "
+                                    "from 1 to 10000", default=1, minimum=1, maximum=10_000),
+        expiry_days=_expiry(table),
+        eligible_items=_eligible_items(table),
         enabled=table.boolean("enabled", default=True),
-        offline_redemption_limit=table.integer(
-            "offline_redemption_limit", count, default=d.offline_redemption_limit
-        ),
+        offline_redemption_limit=count(
+            "offline_redemption_limit", "points a card may spend while the server cannot be "
+            "reached, an integer >= 0 (0: none, the default)", d.offline_redemption_limit),
     )
+    if rules.per_person_cap < rules.points_per_use:
+        table.problem("per_person_cap", f"{rules.per_person_cap:,} is below points_per_use "
+                      f"({rules.points_per_use:,})", "an integer >= points_per_use")
+    if rules.campaign_budget < rules.per_person_cap:
+        table.problem("campaign_budget", f"{rules.campaign_budget:,} is below per_person_cap "
+                      f"({rules.per_person_cap:,})", "an integer >= per_person_cap")
+    return rules
+
+
+def _expiry(table: Table) -> int | None:
+    if not table.has("expiry_days"):
+        return None
+    return table.integer("expiry_days", f"days, an integer from 1 to {EXPIRY_MAX_DAYS} "
+                         "(omit the key: points never expire)", default=1, minimum=1,
+                         maximum=EXPIRY_MAX_DAYS)
+
+
+def _eligible_items(table: Table) -> tuple[str, ...]:
+    valid = "a list of this counter's fee codes (empty or omitted: every fee earns points)"
+    codes = table.text_list("eligible_items", valid, default=())
+    for index, code in enumerate(codes):
+        if not code.strip():
+            table.problem(f"eligible_items[{index}]", "is empty", valid)
+        elif codes.index(code) != index:
+            table.problem(f"eligible_items[{index}]", f"{code!r} is listed twice", valid)
+    return codes
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ from kiosk_config.schema import KioskConfig
 from terminal.clerks import Clerk
 from terminal.counter import Counter, CounterSettings
 from terminal.journal import Journal, TerminalKey
-from terminal.ports import Clock, PaymentTerminal, QrGateway
+from terminal.points import PointsRules
+from terminal.ports import Clock, PaymentTerminal, PointsService, QrGateway
 
 
 def settings_from(config: KioskConfig) -> CounterSettings:
@@ -20,6 +21,7 @@ def settings_from(config: KioskConfig) -> CounterSettings:
         rounding=config.rounding,
         tenders=tuple(config.tenders),
         training_allowed=config.training_allowed,
+        facility=config.facility_id,
     )
 
 
@@ -49,8 +51,11 @@ def payment_terminal_for(config: KioskConfig, rng: random.Random,
 def build_counter(config: KioskConfig, journal: Journal, clock: Clock,
                   clerks: Mapping[str, Clerk],
                   payment_terminal: PaymentTerminal | None, *,
-                  qr_gateway: QrGateway | None = None) -> Counter:
-    """``qr_gateway``: QR through the gateway (else through the payment terminal)."""
+                  qr_gateway: QrGateway | None = None,
+                  points: PointsService | None = None) -> Counter:
+    """``qr_gateway``: QR through the gateway (else through the payment terminal);
+    ``points``: the はちのへポイント service (awards and the points tender follow [points];
+    without that table the programme is off at this counter)."""
     return Counter(
         journal=journal,
         catalogue=config.catalogue,
@@ -59,4 +64,6 @@ def build_counter(config: KioskConfig, journal: Journal, clock: Clock,
         clock=clock,
         payment_terminal=payment_terminal,
         qr_gateway=qr_gateway,
+        points=points,
+        points_rules=config.points if config.points is not None else PointsRules(enabled=False),
     )

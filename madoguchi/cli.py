@@ -38,6 +38,10 @@ def _add_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                      help="leave the last business day open (no Z closing)")
     sim.add_argument("--trace", action="store_true",
                      help="print 'committed SEQ HASH' after every committed entry")
+    sim.add_argument("--cards", type=int, default=0,
+                     help="simulated Hachica cards tapped in about 60%% of the sales (points)")
+    sim.add_argument("--offline-share", type=float, default=0.0,
+                     help="share of the sales (0-1) with the points service unreachable")
     sim.set_defaults(handler=commands.simulate)
 
 

@@ -79,6 +79,7 @@ def simulate(args: argparse.Namespace) -> int:
         SimClock,
         Simulation,
         journal_key_path,
+        points_run_for,
         sim_clerks,
         split_sales,
     )
@@ -102,14 +103,17 @@ def simulate(args: argparse.Namespace) -> int:
         terminal = payment_terminal_for(config, random.Random(f"pay-{args.seed}"),
                                         journal_path.with_suffix(".payterm.jsonl"))
         counter = build_counter(config, journal, clock, sim_clerks(), terminal)
+        points = points_run_for(args, config, counter, journal_path)
         sim = Simulation(counter, clock, rng, sys.stdout if args.trace else None,
-                         _progress_sales(args.sales))
+                         _progress_sales(args.sales), points)
         sim.recover()
         days = split_sales(args.sales, args.days)
         for i, n in enumerate(days):
             sim.run_day(n, close=not (args.open and i == len(days) - 1))
         _end_progress()
         print(sim.summary.text(counter))
+        if points is not None:
+            print(points.summary.text(counter))
     return 0
 
 

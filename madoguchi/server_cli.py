@@ -64,6 +64,10 @@ def _add_management(ssub: Sub) -> None:
                 create_admin)
     admin.add_argument("--user", required=True, help="administrator user name")
     admin.add_argument("--replace", action="store_true", help="replace an existing one")
+    admin.add_argument("--role", default="admin",
+                       choices=("admin", "auditor", "facility_manager"),
+                       help="console role (default admin; auditor reads only)")
+    admin.add_argument("--facility", help="the facility of a facility_manager")
     code = add("enroll-code", "print a one-time enrollment code for a terminal", enroll_code)
     code.add_argument("--facility", required=True, help="facility id")
     code.add_argument("--terminal", required=True, help="terminal id")
@@ -81,6 +85,9 @@ def _add_management(ssub: Sub) -> None:
     report.add_argument("--json", action="store_true", help="machine-readable output")
     add("rebuild", "recompute every derived table from the stored entries and verify "
         "every stored entry's signature (a 'signature' alarm for each that fails)", rebuild)
+    from madoguchi.server_points_cli import add_points_commands
+
+    add_points_commands(add)
 
 
 def _engine(args: argparse.Namespace) -> Any:
@@ -155,8 +162,9 @@ def create_admin(args: argparse.Namespace) -> int:
     def work(engine: Any) -> int:
         from sync.server.admin import create_admin as create
 
-        create(engine, args.user, password, replace=args.replace)
-        print(f"administrator {args.user} saved")
+        create(engine, args.user, password, replace=args.replace, role=args.role,
+               facility=args.facility)
+        print(f"administrator {args.user} saved ({args.role})")
         return 0
 
     return _guard(args, work)
@@ -232,6 +240,11 @@ def rebuild(args: argparse.Namespace) -> int:
         with engine.begin() as conn:
             counts = recompute_all(conn)
         print(", ".join(f"{name} {count}" for name, count in counts.items()))
+        from sync.server.points.statement import rebuild as points_rebuild
+
+        with engine.begin() as conn:
+            points = points_rebuild(conn)
+        print("points: " + ", ".join(f"{name} {count}" for name, count in points.items()))
         with engine.begin() as conn:
             audit = audit_all(conn)
         print(f"signatures checked {audit.checked}, new signature alarms {audit.alarms}")

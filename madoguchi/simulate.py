@@ -1,26 +1,45 @@
 """``madoguchi simulate``: realistic random business days through the counter's service layer.
 
 Deterministic for a seed: a simulated clock, UUIDs and device answers drawn from the seed.
+With ``--cards N`` a pool of N simulated Hachica cards (IDms drawn from the seed, named by
+their keyed hash) is tapped during a share of the sales and earns はちのへポイント through the
+simulated points service (with a quota, synced like the server would: awards reach it from
+the journal while it is reachable); ``--offline-share`` makes it unreachable for that share of
+the sales, so awards run on the terminal's quota alone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from drivers.points_sim import PointsSimulator
 from terminal.clerks import Clerk, hash_pin
 from terminal.counter import Counter
-from terminal.errors import DomainError, PaymentDeclined
+from terminal.errors import ConfigError, DomainError, PaymentDeclined
 from terminal.journal import Entry
+from terminal.points import card_token, mask_idm
 from terminal.ports import PAYMENT_TERMINAL_KINDS, TenderKind
 from terminal.sale import Cart, line_for
 
+if TYPE_CHECKING:
+    from argparse import Namespace
+
+    from kiosk_config.schema import KioskConfig
+
 SIM_CLERKS = (("c1", "clerk", "1111"), ("c2", "clerk", "2222"), ("sup1", "supervisor", "9999"))
+TAP_SHARE = 0.6
+"""Share of the sales during which a visitor taps a Hachica (with ``--cards``)."""
+REDEEM_SHARE = 0.15
+"""Share of the tapped sales where the visitor also spends points (online, with a balance)."""
+SYNC_EVERY = 25
+"""Sales between two simulated syncs (quota refresh, awards reaching the service)."""
 
 
 class SimClock:
@@ -76,8 +95,10 @@ class Summary:
 class Simulation:
     def __init__(self, counter: Counter, clock: SimClock, rng: random.Random,
                  trace: TextIO | None = None,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None,
+                 points: PointsRun | None = None) -> None:
         self.progress = progress
+        self.points = points
         self.counter = counter
         self.clock = clock
         self.rng = rng
@@ -97,6 +118,8 @@ class Simulation:
     def recover(self) -> None:
         """Finish what a crashed run left open: resolve pending payments, cancel the sale."""
         c = self.counter
+        if self.points is not None:
+            self.points.sync()
         if c.state.open_sale is not None:
             c.payments.resolve_pending()
             if c.state.clerk is None:
@@ -115,6 +138,8 @@ class Simulation:
         if not any(e["kind"] == "cash.float" for e in c.state.period):
             c.cash_movement("cash.float", 20000, "釣銭準備金")
             self._traced(None)
+        if self.points is not None:
+            self.points.sync()
         for _ in range(sales):
             self.tick()
             self.one_event()
@@ -140,10 +165,15 @@ class Simulation:
             visitor = self.rng.choice(item.visitor_types())
             cart = cart.add(line_for(item, c.catalogue, visitor, self.rng.randint(1, 4)))
         c.set_cart(cart)
+        tapped = self.points.tap() if self.points is not None else None
         c.begin_payment()
         self._traced(None)
-        self.pay(cart.total)
+        if tapped is not None and self.points is not None:
+            self.points.maybe_redeem(tapped)
+        self.pay(c.payment().remaining)
         self.summary.sales += 1
+        if self.points is not None:
+            self.points.after_sale(self.summary.sales)
         if self.progress is not None and self.summary.sales % 100 == 0:
             self.progress(self.summary.sales)
         if self.rng.random() < 0.3:
@@ -224,6 +254,102 @@ class Simulation:
         now = self.clock.now()
         nxt = (now + timedelta(days=1)).replace(hour=9, minute=0, second=0)
         self.clock.current = nxt
+
+
+@dataclass
+class PointsSummary:
+    awards: int = 0
+    awarded: int = 0
+    offline_awards: int = 0
+    redemptions: int = 0
+    redeemed: int = 0
+
+    def text(self, counter: Counter) -> str:
+        ledger = counter.state.points
+        return (f"points: {self.awards} awards, {self.awarded:,} points "
+                f"({self.offline_awards} offline), {self.redemptions} redemptions "
+                f"({self.redeemed:,} points); journal: {len(ledger.clawed_back)} clawbacks, "
+                f"quota {ledger.quota_granted:,} granted, {ledger.quota_left:,} left")
+
+
+class PointsRun:
+    """Simulated Hachica cards tapped at the counter, and the points service they reach."""
+
+    def __init__(self, counter: Counter, service: PointsSimulator, points_key: bytes,
+                 cards: int, offline_share: float, seed: int) -> None:
+        self.counter, self.service = counter, service
+        self.rng = random.Random(f"points-{seed}")  # apart: --cards 0 runs stay as they were
+        idms = [self.rng.getrandbits(64).to_bytes(8, "big") for _ in range(cards)]
+        # Only the token and the masked IDm leave here: the raw IDm is never journaled.
+        self.cards = [(card_token(points_key, idm), mask_idm(idm)) for idm in idms]
+        self.offline_share = offline_share
+        self.summary = PointsSummary()
+        self.synced_seq = 0
+
+    def sync(self) -> None:
+        """What the server would do at a sync: take the journal's awards, grant quota."""
+        if self.service.offline:
+            return
+        entries = self.counter.journal.entries()
+        self.service.ingest(e.as_dict() for e in entries if e.seq > self.synced_seq)
+        self.synced_seq = self.counter.journal.last_seq
+        self.counter.refresh_points_quota()
+
+    def tap(self) -> str | None:
+        """Maybe a visitor taps a card during this sale: its token, else None."""
+        self.service.offline = self.rng.random() < self.offline_share
+        if not self.cards or self.rng.random() >= TAP_SHARE:
+            return None
+        card, masked = self.rng.choice(self.cards)
+        self.counter.tap_points_card(card, masked)
+        return card
+
+    def maybe_redeem(self, card: str) -> None:
+        """Sometimes spend points on half of what is due (online, with a balance)."""
+        c = self.counter
+        if self.service.offline or self.rng.random() >= REDEEM_SHARE:
+            return
+        balance = self.service.balance(card)
+        points = min(balance, c.payment().remaining // 2 // c.points_rules.yen_per_point)
+        if points <= 0:
+            return
+        try:
+            c.pay_with_points(card, points)
+        except PaymentDeclined:
+            return
+        self.summary.redemptions += 1
+        self.summary.redeemed += points
+
+    def after_sale(self, sales: int) -> None:
+        head = self.counter.journal.head()
+        if head is not None and head.kind == "points.award":
+            self.summary.awards += 1
+            self.summary.awarded += int(head.body["points"])
+            self.summary.offline_awards += 0 if head.body["online"] else 1
+        if sales % SYNC_EVERY == 0:
+            self.sync()
+
+
+def points_run_for(args: Namespace, config: KioskConfig, counter: Counter,
+                   journal_path: Path) -> PointsRun | None:
+    """The simulated cards and points service for ``--cards`` (None without cards); the
+    service's ledger lives beside the journal."""
+    cards, share = int(getattr(args, "cards", 0)), float(getattr(args, "offline_share", 0.0))
+    if cards < 0 or not 0.0 <= share <= 1.0:
+        raise ConfigError("--cards must be >= 0 and --offline-share from 0 to 1")
+    rules = config.points
+    if cards == 0:
+        return None
+    if rules is None or not rules.enabled:
+        raise ConfigError(f"--cards: {config.source.name} has no enabled [points] table "
+                          "(はちのへポイント is off at this counter)")
+    # A simulation's own key, drawn from the seed like the cards: runs stay reproducible and
+    # never use (or reveal tokens under) a real counter's points key.
+    key = hashlib.sha256(f"madoguchi simulate points key {args.seed}".encode()).digest()
+    service = PointsSimulator(ledger_path=journal_path.with_suffix(".points.jsonl"),
+                              per_person_cap=rules.per_person_cap, budget=rules.campaign_budget)
+    counter.points = service
+    return PointsRun(counter, service, key, cards, share, int(args.seed))
 
 
 def split_sales(total: int, days: int) -> list[int]:

@@ -72,6 +72,42 @@ def receipt_lookup_path(facility: str, receipt_no: str) -> str:
     return f"{API}/facilities/{facility}/receipts/{receipt_no}"
 
 
+def points_card_path(terminal: str, card: str) -> str:
+    """GET -> {"card", "balance", "awarded", "cap", "cap_left"} (0s and the whole cap for an
+    unknown card). ``card`` is the card token (docs/points.md), never an IDm."""
+    return f"{API}/terminals/{terminal}/points/cards/{card}"
+
+
+def points_redeem_path(terminal: str) -> str:
+    """POST {"card", "points", "ref"} -> {"approved", "points", "balance", "message", "ref"};
+    idempotent by ``ref`` (a known ref answers its first outcome, never spends twice)."""
+    return f"{API}/terminals/{terminal}/points/redeem"
+
+
+def points_cancel_path(terminal: str) -> str:
+    """POST {"ref"} -> the redeem shape: gives back what ``ref`` spent (once) and refuses a
+    later redeem with that ref; approved means nothing stays spent for it."""
+    return f"{API}/terminals/{terminal}/points/cancel"
+
+
+def points_refund_path(terminal: str) -> str:
+    """POST {"card", "points", "ref", "original_ref"} -> the redeem shape: restores points of
+    the refunded points tender ``original_ref``; idempotent by ``ref``."""
+    return f"{API}/terminals/{terminal}/points/refund"
+
+
+def points_result_path(terminal: str, ref: str) -> str:
+    """GET -> the redeem shape for ``ref`` (URL-quoted), or 404 when never received."""
+    return f"{API}/terminals/{terminal}/points/results/{ref}"
+
+
+def points_quota_path(terminal: str) -> str:
+    """POST {"used"} -> {"grant_id", "granted", "budget_left"}: tops the terminal up to the
+    campaign's quota chunk of unused points while the budget lasts (asking again without
+    using any gives the same ``granted``)."""
+    return f"{API}/terminals/{terminal}/points/quota"
+
+
 def receipt_page_path(terminal: str, seq: int, hash_prefix: str) -> str:
     """The receipt QR page (public HTML): genuine, not yet received, or mismatch."""
     return f"/r/{terminal}/{seq}/{hash_prefix}"

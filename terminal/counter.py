@@ -18,8 +18,11 @@ from terminal.journal import Entry, Journal
 from terminal.money import RoundingMode
 from terminal.payments import PaymentDesk, PaymentPending, Prompt
 from terminal.points import PointsRules
+from terminal.points_awards import PointsAwards, PointsTap
+from terminal.points_payments import refund_tenders, void_tenders
 from terminal.ports import Clock, PaymentTerminal, PointsService, QrGateway, TenderKind
 from terminal.qr_payments import QrCodes
+from terminal.receipt import AwardNote
 from terminal.reports import period_totals, x_report, z_body
 from terminal.sale import Cart, SaleLine
 from terminal.state import CounterState, OpenSale
@@ -32,6 +35,7 @@ class CounterSettings:
     rounding: RoundingMode = "floor"
     tenders: tuple[TenderKind, ...] = ("cash", "transit_ic", "emoney", "credit", "qr")
     training_allowed: bool = True
+    facility: str = ""  # the facility id (points.award names it)
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Counter:
     state: CounterState = field(init=False)
     payments: PaymentDesk = field(init=False)
     qr_codes: QrCodes = field(init=False)
+    points_awards: PointsAwards = field(init=False)
 
     def __post_init__(self) -> None:
         self.state = CounterState(self.settings.terminal)
@@ -59,6 +64,7 @@ class Counter:
             self.state.apply(entry.as_dict())
         self.payments = PaymentDesk(self)
         self.qr_codes = QrCodes(self.payments)
+        self.points_awards = PointsAwards(self)
 
     # -- journal ------------------------------------------------------------------------
     def record(self, kind: str, body: Mapping[str, Any]) -> Entry:
@@ -111,6 +117,8 @@ class Counter:
     def set_cart(self, cart: Cart) -> None:
         self._require_no_payment("change the cart")
         self.cart = cart
+        if cart.is_empty:  # the visit is over: a tapped card does not carry to the next one
+            self.points_awards.forget()
 
     def _require_no_payment(self, what: str) -> None:
         if self.state.open_sale is not None:
@@ -169,6 +177,23 @@ class Counter:
 
         return pay_with_points(self, card, points)
 
+    # -- はちのへポイント awards (terminal.points_awards) ---------------------------------------
+    def tap_points_card(self, card: str, masked: str | None = None) -> PointsTap:
+        """``card`` (keyed hash; ``masked``: its ``mask_idm``) tapped for this sale's award."""
+        return self.points_awards.tap(card, masked)
+
+    def points_balance(self, card: str) -> PointsTap:
+        return self.points_awards.balance(card)
+
+    def award_for(self, sale_seq: int) -> dict[str, Any] | None:
+        return self.points_awards.award_for(sale_seq)
+
+    def award_note(self, sale_seq: int) -> AwardNote | None:  # build_receipt(points_award=)
+        return self.points_awards.note(sale_seq)
+
+    def refresh_points_quota(self) -> Entry | None:  # at each sync (and give-backs retried)
+        return self.points_awards.refresh_quota()
+
     def show_qr(self, amount: int | None = None) -> tuple[str, str]:
         """A dynamic (merchant-presented) code through the QR gateway for ``amount`` yen
         (None: all that is due): returns (ref, the code's text for the customer display)."""
@@ -197,19 +222,21 @@ class Counter:
             )
         if not payment.is_settled:
             raise DomainError(f"未払い残高 ¥{payment.remaining:,} (amount still due)")
-        lines = [_line_from_body(b) for b in open_sale.lines]
+        lines = [SaleLine.from_body(b) for b in open_sale.lines]
         receipt_no = self._next_receipt_no()
         body = sale_body(receipt_no, lines, payment.tenders, open_sale.clerk,
                          self.settings.rounding)
         body["open_seq"] = open_sale.open_seq
         entry = self.record("sale", body)
         self.cart = Cart()
+        self.points_awards.after_sale(entry)
         return entry
 
     def cancel_sale(self, reason: str = "") -> Entry | None:
         """Abandon the open sale; approved card payments are reversed at the terminal first."""
         if self.state.open_sale is None:
             self.cart = Cart()
+            self.points_awards.forget()
             return None
         self.payments.reverse_all()
         entry = self.record(
@@ -217,6 +244,7 @@ class Counter:
                             "clerk": self.clerk}
         )
         self.cart = Cart()
+        self.points_awards.forget()
         return entry
 
     def _next_receipt_no(self) -> str:
@@ -234,20 +262,25 @@ class Counter:
         receipt_no = f"{body['receipt_no']}-R" + (str(n + 1) if n else "")
         clerk = self.clerk
 
-        def build(tender: Tender) -> dict[str, Any]:
+        def build(tenders: list[Tender]) -> dict[str, Any]:
             return refund_body(body, original_seq, self.settings.terminal, quantities, already,
-                               [tender], clerk, approved_by, self.settings.rounding, receipt_no)
+                               tenders, clerk, approved_by, self.settings.rounding, receipt_no)
 
         # Validate with a cash placeholder before any money moves at a payment terminal.
-        total = int(build(_cash(_refund_total(body, quantities)))["total"])
-        return self.record("refund", build(self.payments.refund_tender(tender_kind, total, body)))
+        total = int(build([_cash(_refund_total(body, quantities))])["total"])
+        tenders = refund_tenders(self, tender_kind, total, body, original_seq)
+        entry = self.record("refund", build(tenders))
+        self.points_awards.after_take_back(original_seq, entry, "refund")
+        return entry
 
     def void(self, original_seq: int, approved_by: str) -> Entry:
         original = check_void(self.state.period, original_seq, self.settings.terminal)
-        self.payments.void_tenders(original)
+        void_tenders(self, original)
         body = void_body(original, original_seq, self.settings.terminal, self.clerk,
                          approved_by, f"{original['receipt_no']}-V")
-        return self.record("void", body)
+        entry = self.record("void", body)
+        self.points_awards.after_take_back(original_seq, entry, "void")
+        return entry
 
     def reprint(self, sale_seq: int, approved_by: str) -> Entry:
         """Journal a reprint (再発行) of the receipt of sale, refund or void ``sale_seq``,
@@ -362,15 +395,6 @@ def _refund_total(original: Mapping[str, Any], quantities: Mapping[int, int]) ->
 
 def _cash(amount: int) -> Tender:
     return Tender("cash", amount, given=amount, change=0)
-
-
-def _line_from_body(body: Mapping[str, Any]) -> SaleLine:
-    return SaleLine(
-        code=str(body["code"]), name=str(body["name"]), qty=int(body["qty"]),
-        unit_price=int(body["unit_price"]), tax_class=body["tax_class"],
-        account=str(body["account"]), accounting_code=str(body.get("accounting_code", "")),
-        visitor_type=str(body.get("visitor_type", "general")),
-    )
 
 
 def replay(entries: Iterable[Mapping[str, Any]], terminal: str) -> CounterState:

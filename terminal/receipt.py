@@ -47,6 +47,21 @@ class Issuer:
 
 
 @dataclass(frozen=True, slots=True)
+class AwardNote:
+    """はちのへポイント earned by the sale: the card shown at most masked (``mask_idm``, known
+    only at tap time; ``****`` otherwise), never its IDm."""
+
+    points: int
+    online: bool
+    card: str = "****"
+
+    @property
+    def lines(self) -> tuple[str, str]:
+        later = "" if self.online else " (オフライン: 後日反映)"
+        return f"はちのへポイント カード {self.card}", f"付与ポイント {self.points:,}{later}"
+
+
+@dataclass(frozen=True, slots=True)
 class ReceiptItem:
     name: str
     qty: int
@@ -108,6 +123,7 @@ class Receipt:
     qr_url: str | None = None
     original_seq: int | None = None
     original_terminal: str | None = None  # a refund may be of another counter's sale
+    points_award: AwardNote | None = None
 
     @property
     def title(self) -> str:
@@ -196,6 +212,7 @@ def build_receipt(
     reprint: bool = False,
     training: bool = False,
     qr_url: str | None = None,
+    points_award: AwardNote | None = None,
 ) -> Receipt:
     """The receipt of journal entry ``terminal#seq`` of ``kind`` with ``body``."""
     if kind.startswith(TRAINING_PREFIX):
@@ -234,6 +251,7 @@ def build_receipt(
         qr_url=qr_url,
         original_seq=original if isinstance(original, int) else None,
         original_terminal=_opt_str(body.get("original_terminal")),
+        points_award=points_award if kind == "sale" else None,
     )
 
 
@@ -337,6 +355,9 @@ def _tail(receipt: Receipt, width: int) -> list[str]:
         out += wrap(f"但し {receipt.purpose} として", width)
     if receipt.kind == "sale":
         out += wrap("上記正に領収いたしました", width)
+    if receipt.points_award is not None:
+        for text in receipt.points_award.lines:
+            out += wrap(text, width)
     out.append("-" * width)
     for issuer in receipt.issuers:
         out += wrap(f"発行者 {issuer.name}", width)

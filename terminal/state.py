@@ -12,6 +12,62 @@ from dataclasses import dataclass, field
 from typing import Any
 
 EntryDict = Mapping[str, Any]
+GIVE_BACKS = ("refund", "void")
+
+
+@dataclass
+class PointsLedger:
+    """This terminal's own はちのへポイント entries, folded (docs/points.md).
+
+    ``awards`` holds every award by the seq of its sale (training ones too), so a restart can
+    never award a sale twice; the counts (quota, per card) are live entries only.
+    """
+
+    quota_granted: int = 0  # cumulative points the server granted this terminal
+    awarded_net: int = 0  # live awards minus live clawbacks
+    awards: dict[int, tuple[int, dict[str, Any]]] = field(default_factory=dict)  # sale seq ->
+    # (award seq, body)
+    clawed_back: set[int] = field(default_factory=set)  # sale seqs whose award was clawed back
+    by_card: dict[str, int] = field(default_factory=dict)  # card -> live net points awarded
+    redemptions: dict[str, dict[str, Any]] = field(default_factory=dict)  # ref -> its pending
+    give_backs: dict[int, dict[str, Any]] = field(default_factory=dict)  # pending refunds and
+    # voids of points outside an open sale: seq -> payment.pending body
+    offline_spent: dict[str, int] = field(default_factory=dict)  # card -> points redeemed
+    # offline since the last Z
+
+    @property
+    def quota_left(self) -> int:
+        return max(0, self.quota_granted - self.awarded_net)
+
+    def apply(self, base: str, seq: int, body: Mapping[str, Any], training: bool) -> None:
+        if base == "points.award":
+            self.awards[int(body["sale_seq"])] = (seq, dict(body))
+            if not training:
+                self._count(str(body["card"]), int(body["points"]))
+        elif base == "points.clawback":
+            self.clawed_back.add(int(body["sale_seq"]))
+            if not training:
+                self._count(str(body["card"]), -int(body["points"]))
+        elif base == "points.quota" and not training:
+            self.quota_granted = int(body["granted"])
+
+    def _count(self, card: str, points: int) -> None:
+        self.awarded_net += points
+        self.by_card[card] = self.by_card.get(card, 0) + points
+
+    def pending(self, seq: int, body: Mapping[str, Any], training: bool, in_sale: bool) -> bool:
+        """Fold a points ``payment.pending``; True when it is a give-back outside the open
+        sale (tracked here, not by the sale)."""
+        operation = body.get("operation")
+        if operation == "sale":
+            self.redemptions[str(body["ref"])] = dict(body)
+            if body.get("offline") and not training:
+                card = str(body["card"])
+                self.offline_spent[card] = self.offline_spent.get(card, 0) + int(body["points"])
+        elif operation in GIVE_BACKS and not in_sale:
+            self.give_backs[seq] = dict(body)
+            return True
+        return False
 
 
 @dataclass
@@ -40,6 +96,7 @@ class CounterState:
     refunds_by_original: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     receipts: dict[int, str] = field(default_factory=dict)  # sale seq -> receipt_no
     reprints: dict[int, int] = field(default_factory=dict)  # document seq -> reprints so far
+    points: PointsLedger = field(default_factory=PointsLedger)
 
     def apply(self, entry: EntryDict) -> None:
         """Fold one journal entry into the state (entries must come in seq order)."""
@@ -52,6 +109,7 @@ class CounterState:
             self.clerk = None
             self.period = []
             self.previous_grand_total = int(body["grand_total"])
+            self.points.offline_spent = {}
             return
         self.period.append(entry)
         base = kind.removeprefix("training.")
@@ -70,16 +128,29 @@ class CounterState:
             )
         elif base in ("sale.cancel", "sale"):
             self._close_sale(kind, seq, body)
-        elif base == "payment.pending" and self.open_sale is not None:
-            self.open_sale.pending[seq] = dict(body)
-        elif base == "payment.result" and self.open_sale is not None:
-            self._apply_result(body)
+        elif base == "payment.pending":
+            self._apply_pending(kind, seq, body)
+        elif base == "payment.result":
+            if self.points.give_backs.pop(int(body["pending_seq"]), None) is None \
+                    and self.open_sale is not None:
+                self._apply_result(body)
+        elif base.startswith("points."):
+            self.points.apply(base, seq, body, kind.startswith("training."))
         elif base == "reprint":
             sale_seq = int(body["sale_seq"])
             self.reprints[sale_seq] = self.reprints.get(sale_seq, 0) + 1
         elif base in ("refund", "void") and not kind.startswith("training."):
             key = (str(body["original_terminal"]), int(body["original_seq"]))
             self.refunds_by_original.setdefault(key, []).append(seq)
+
+    def _apply_pending(self, kind: str, seq: int, body: Mapping[str, Any]) -> None:
+        sale = self.open_sale
+        if body.get("kind") == "points":
+            in_sale = sale is not None and body.get("open_seq") == sale.open_seq
+            if self.points.pending(seq, body, kind.startswith("training."), in_sale):
+                return
+        if sale is not None:
+            sale.pending[seq] = dict(body)
 
     def _apply_result(self, body: Mapping[str, Any]) -> None:
         assert self.open_sale is not None

@@ -1,5 +1,6 @@
 """The customer display: amount due, prompts, the QR to scan, thanks and a one-tap rating,
-in the visitor's language (ja, en, zh, ko)."""
+in the visitor's language (ja, en, zh, ko); はちのへポイント: after a tap the balance and what
+this visit earns, a balance check, and after the sale the points awarded."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from functools import partial
 
 from terminal.money import format_yen
 from ui.i18n import LANGUAGE_NAMES, tr
+from ui.points_text import customer_award, customer_check, customer_status
 from ui.qt import QHBoxLayout, QLabel, QPixmap, Qt, QVBoxLayout, QWidget
 from ui.session import CustomerView, Session
 from ui.theme import font_for
 from ui.widgets.buttons import BigButton
 
 PAGES: tuple[str, ...] = ("welcome", "amount", "qr", "thanks")
+POINTS_DURING_SALE: tuple[str, ...] = ("cart", "due", "prompt", "points", "qr")
 
 
 def _label(role: str = "title") -> QLabel:
@@ -35,6 +38,7 @@ class CustomerWindow(QWidget):
         self.heading = _label()
         self.amount = _label("big-amount")
         self.detail = _label()
+        self.points_line = _label("points-line")  # はちのへポイント: balance, earned, awarded
         self.qr = QLabel()
         self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.rating_caption = _label()
@@ -42,6 +46,7 @@ class CustomerWindow(QWidget):
         self.language_buttons: dict[str, BigButton] = {}
         self._build()
         session.customer_changed.connect(self.show_view)
+        session.hachica.changed.connect(self.refresh_view)
         self.setWindowTitle("madoguchi")
         self.resize(1024, 768)
         self.refresh_view()
@@ -64,7 +69,7 @@ class CustomerWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.training)
         layout.addStretch(1)
-        for widget in (self.heading, self.amount, self.detail, self.qr):
+        for widget in (self.heading, self.amount, self.detail, self.points_line, self.qr):
             layout.addWidget(widget)
         layout.addWidget(self.rating_caption)
         layout.addLayout(ratings)
@@ -110,6 +115,9 @@ class CustomerWindow(QWidget):
             detail = t("points_due", amount=format_yen(view.remaining))
         elif view.mode == "qr":
             heading, amount, detail = t("qr"), format_yen(view.remaining), t("qr_hint")
+        elif view.mode == "points_check":
+            desk = self.session.hachica
+            heading, amount, detail = customer_check(desk.status, desk.checking, self.lang)
         elif view.mode == "thanks":
             heading = t("thanks")
             amount = format_yen(view.change) if view.change else ""
@@ -118,8 +126,21 @@ class CustomerWindow(QWidget):
         self.amount.setText(amount)
         self.amount.setVisible(bool(amount))
         self.detail.setText(detail)
+        self._render_points()
         self._render_qr()
         self._render_rating()
+
+    def _render_points(self) -> None:
+        """The tapped card's balance and this visit's points during a sale; the points
+        awarded on the thanks page (never the card's IDm)."""
+        desk, view, text = self.session.hachica, self.view, ""
+        status, award = desk.status, desk.award
+        if view.mode in POINTS_DURING_SALE and status is not None and status.purchase:
+            text = customer_status(status, self.lang)
+        elif view.mode == "thanks" and award is not None and award.sale_seq == view.sale_seq:
+            text = customer_award(award, self.lang)
+        self.points_line.setText(text)
+        self.points_line.setVisible(bool(text))
 
     def _render_qr(self) -> None:
         png = self.view.qr_png if self.view.mode == "qr" else None

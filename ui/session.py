@@ -10,6 +10,7 @@ from terminal.counter import Counter
 from ui.context import AppContext
 from ui.errors import describe
 from ui.i18n import tr
+from ui.points_desk import PointsDesk
 from ui.qt import QObject, Signal
 from ui.workers import Done, Failed, Runner
 
@@ -18,7 +19,8 @@ from ui.workers import Done, Failed, Runner
 class CustomerView:
     """What the customer display shows; the display renders it in the visitor's language."""
 
-    mode: str = "welcome"  # welcome, cart, due, prompt, qr, points, thanks, locked
+    # welcome, cart, due, prompt, qr, points, points_check (a balance check), thanks, locked
+    mode: str = "welcome"
     total: int = 0
     remaining: int = 0
     change: int = 0
@@ -52,6 +54,7 @@ class Session(QObject):
         self.customer = CustomerView()
         self.last_notice: tuple[str, Callable[[str], str]] = ("", lambda _lang: "")
         self.approval: Callable[[str, Callable[[str], None]], None] | None = None
+        self.hachica = PointsDesk(self)  # はちのへポイント: taps, balance check, award
 
     @property
     def counter(self) -> Counter:

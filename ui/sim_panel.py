@@ -1,5 +1,5 @@
-"""The demo's simulator panel: approve/decline payments, tap a card, fail the printer, and
-preview what the simulated printer printed."""
+"""The demo's simulator panel: approve/decline payments, tap a (simulated Hachica) card, take
+the points service down, fail the printer, and preview what the simulated printer printed."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ class SimulatorPanel(QWidget):
         self.tap_button = BigButton(on_click=self.tap)
         self.remove_button = BigButton(on_click=self.remove)
         self.paper_button = BigButton(checkable=True, on_click=self.paper)
+        # はちのへポイント: the stand-in service's ``offline`` switch shows the offline award
+        self.points_service = session.context.points
+        self.points_offline_button = BigButton(checkable=True, on_click=self.points_offline)
         self.preview = QLabel()
         self.preview.setProperty("i18n_exempt", True)
         self.text = QPlainTextEdit()
@@ -42,7 +45,8 @@ class SimulatorPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         for pair in ((self.approve_button, self.decline_button),
-                     (self.tap_button, self.remove_button), (self.paper_button,)):
+                     (self.tap_button, self.remove_button),
+                     (self.paper_button, self.points_offline_button)):
             row = QHBoxLayout()
             for button in pair:
                 row.addWidget(button)
@@ -53,6 +57,7 @@ class SimulatorPanel(QWidget):
         self.tap_button.setEnabled(self.card is not None)
         self.remove_button.setEnabled(self.card is not None)
         self.paper_button.setEnabled(self.printer is not None)
+        self.points_offline_button.setEnabled(hasattr(self.points_service, "offline"))
         self.approve_button.setChecked(True)
         self.pages_seen = 0
         self.timer = QTimer(self)
@@ -72,6 +77,7 @@ class SimulatorPanel(QWidget):
         self.tap_button.setText(t("sim.tap"))
         self.remove_button.setText(t("sim.remove"))
         self.paper_button.setText(t("sim.paper_out"))
+        self.points_offline_button.setText(t("sim.points_offline"))
 
     def decline(self, on: bool) -> None:
         if self.payment is not None:
@@ -91,6 +97,11 @@ class SimulatorPanel(QWidget):
         state = getattr(self.printer, "state", None)
         if state is not None:
             state.paper_out = self.paper_button.isChecked()
+
+    def points_offline(self) -> None:
+        service: Any = self.points_service  # the simulator's switch, not part of the port
+        if hasattr(service, "offline"):
+            service.offline = self.points_offline_button.isChecked()
 
     def refresh_preview(self) -> None:
         pages = list(getattr(self.printer, "pages", []) or [])

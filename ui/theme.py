@@ -49,6 +49,9 @@ QPushButton[tone="ok"] {{ background: {OK}; color: {PAPER}; }}
 QLabel[role="amount"] {{ font-size: {AMOUNT_PT}pt; font-weight: bold; }}
 QLabel[role="big-amount"] {{ font-size: {BIG_AMOUNT_PT}pt; font-weight: bold; }}
 QLabel[role="title"] {{ font-size: 20pt; font-weight: bold; }}
+QLabel[role="points-line"] {{
+    font-size: 26pt; font-weight: bold; color: {OK}; border: 3px solid {OK}; padding: 8px;
+}}
 QLabel[role="banner-training"] {{
     background: {TRAINING}; color: {PAPER}; font-size: 18pt; font-weight: bold; padding: 4px;
 }}

@@ -204,15 +204,33 @@ apt_install() {
     [ "${#missing[@]}" = 0 ] && return 0
     is_root_user || die "missing system packages: ${missing[*]} (run as root)"
     log "installing ${missing[*]}"
+    local policy rc=0
+    policy=$(hold_daemon_starts)
     if [ "$HOST_MODE" = 1 ]; then
-        apt-get update -q
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+        apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
     else
-        chroot "$ROOT" apt-get update -q
-        chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -q --no-install-recommends "${missing[@]}"
+        chroot "$ROOT" apt-get update -q && chroot "$ROOT" env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -q --no-install-recommends "${missing[@]}" || rc=$?
     fi
+    if [ -n "$policy" ]; then rm -f "$policy"; fi
+    [ "$rc" = 0 ] || die "apt-get install ${missing[*]} failed (exit $rc): see the messages above"
     CHANGED=1
+}
+
+# hold_daemon_starts: where systemd is not running (a chroot, an image build, --root), a
+# policy-rc.d (exit 101) keeps the packages' maintainer scripts from starting their daemons
+# through /etc/init.d: they would outlive the install and keep the tree busy. Prints the
+# file to remove afterwards ("" when none was needed or one was already there).
+hold_daemon_starts() {
+    local policy
+    if [ "$HOST_MODE" = 1 ] && systemd_running; then return 0; fi
+    policy=$(r /usr/sbin/policy-rc.d)
+    [ ! -e "$policy" ] && [ -d "$(dirname "$policy")" ] || return 0
+    printf '#!/bin/sh\n# madoguchi-install: no daemon starts while systemd is not running\nexit 101\n' \
+        >"$policy"
+    chmod 0755 "$policy"
+    printf '%s' "$policy"
 }
 
 # set_timezone ZONE
@@ -330,9 +348,48 @@ prune_releases() {
     done
 }
 
+# systemd_running: systemd is PID 1 on this system (sd_booted). Not so in a chroot, an image
+# build or a container: there the units are installed and enabled (files in /etc) and
+# verified, but nothing is started.
+systemd_running() { [ -d /run/systemd/system ]; }
+
+# systemctl_host ARGS: a call that needs the running systemd (start, restart, daemon-reload,
+# is-active); skipped with a note where none runs (is-active then answers "not active").
 systemctl_host() {
     [ "$HOST_MODE" = 1 ] || return 0
     command -v systemctl >/dev/null || return 0
-    [ -d /run/systemd/system ] || { log "systemd is not running: skipped systemctl $*"; return 0; }
+    if ! systemd_running; then
+        log "systemd is not running (chroot or image build): skipped systemctl $*"
+        [ "$1" != is-active ]
+        return
+    fi
     systemctl "$@"
+}
+
+# systemctl_files ARGS: enable, disable, set-default: symlinks in /etc/systemd/system that
+# systemctl makes with or without a running systemd, so a chroot's units start at boot.
+systemctl_files() {
+    [ "$HOST_MODE" = 1 ] || return 0
+    if ! command -v systemctl >/dev/null; then
+        log "systemctl not found: skipped systemctl $*"
+        return 0
+    fi
+    systemctl --quiet "$@"
+}
+
+# verify_units UNIT...: systemd-analyze verify of the installed units where it exists. A
+# warning, not a failure: it also reports problems of the units they depend on.
+verify_units() {
+    [ "$HOST_MODE" = 1 ] || return 0
+    if ! command -v systemd-analyze >/dev/null; then
+        log "systemd-analyze not found: the units are not verified"
+        return 0
+    fi
+    local unit out paths=()
+    for unit in "$@"; do paths+=("$SYSTEMD_DIR/$unit"); done
+    if out=$(systemd-analyze verify "${paths[@]}" 2>&1) && [ -z "$out" ]; then
+        log "systemd units verified: $*"
+    else
+        log "warning: systemd-analyze verify $*: $out"
+    fi
 }

@@ -12,21 +12,36 @@ from sync.server.db import ServerError, utcnow
 from sync.server.models import Admin, Terminal
 from terminal.reports import format_report
 
+ADMIN_ROLES = ("admin", "auditor", "facility_manager")
 
-def create_admin(engine: Engine, user: str, password: str, replace: bool = False) -> None:
+
+def _check_role(role: str, facility: str | None) -> None:
+    if role not in ADMIN_ROLES:
+        raise ServerError(f"--role {role!r} is not one of {', '.join(ADMIN_ROLES)}")
+    if (role == "facility_manager") != bool(facility):
+        raise ServerError("--facility is required for --role facility_manager, and only "
+                          "for it (admin and auditor see every facility)")
+
+
+def create_admin(engine: Engine, user: str, password: str, replace: bool = False,
+                 role: str = "admin", facility: str | None = None) -> None:
+    """Create (or with ``replace`` reset) an administrator: a new password, role and
+    facility; a reset also unlocks the account."""
     if not user:
         raise ServerError("--user must not be empty")
+    _check_role(role, facility)
     digest = PasswordHasher().hash(password)
+    values = {"password_hash": digest, "role": role, "facility": facility or None,
+              "failed": 0, "locked_until": None}
     with engine.begin() as conn:
         exists = conn.execute(select(Admin.user).where(Admin.user == user)).scalar()
         if exists is not None and not replace:
             raise ServerError(f"administrator {user!r} exists; add --replace to set a new "
                               "password")
         if exists is None:
-            conn.execute(insert(Admin).values(user=user, password_hash=digest,
-                                              created_at=utcnow()))
+            conn.execute(insert(Admin).values(user=user, created_at=utcnow(), **values))
         else:
-            conn.execute(update(Admin).where(Admin.user == user).values(password_hash=digest))
+            conn.execute(update(Admin).where(Admin.user == user).values(**values))
 
 
 def check_admin(engine: Engine, user: str, password: str) -> bool:

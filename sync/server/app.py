@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sync import protocol
-from sync.server import configs, derived, enroll, ingest, pages, terminals
+from sync.server import configs, console, derived, enroll, ingest, pages, terminals
 from sync.server.auth import Caller, authenticate
 from sync.server.db import make_engine, ping
 from sync.server.errors import ApiError
@@ -217,6 +217,7 @@ def create_app(database_url: str, engine: Engine | None = None) -> FastAPI:
         return await run_in_threadpool(run)
 
     _routes(app, db, signed)
+    console.install(app, db)  # the administrator console, under /console
     return app
 
 
@@ -315,3 +316,6 @@ def _routes(app: FastAPI, db: Engine, signed: Signed) -> None:
     async def receipt_page_route(terminal: str, seq: int, prefix: str) -> Response:
         status, text = await run_in_threadpool(pages.receipt_page, db, terminal, seq, prefix)
         return HTMLResponse(text, status_code=status)
+
+    from sync.server.points import routes as points_routes  # imports this module: load last
+    points_routes.install(app, db, signed)

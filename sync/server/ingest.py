@@ -29,6 +29,7 @@ from sync.server import derived
 from sync.server.db import utcnow
 from sync.server.errors import ApiError
 from sync.server.models import Alarm, Head, StoredEntry, UncheckedSignatures
+from sync.server.points import journal as points_journal
 from sync.server.sql import insert_ignore
 from terminal.journal.canonical import (
     ENVELOPE_KEYS,
@@ -254,6 +255,7 @@ def ingest(conn: Connection, terminal: str, public_key: str, lines: Sequence[str
         if len(new) > 1:  # the newest was verified above; the audit checks the rest
             conn.execute(insert(UncheckedSignatures).values(
                 terminal=terminal, first_seq=new[0].seq, last_seq=new[-2].seq))
+        points_journal.apply_entries(conn, terminal, [p.value for p in new])
         derived.mark_stale(conn, terminal, {p.value["day"] for p in new})
     if result.gap is not None:
         record_alarm(conn, terminal, {

@@ -76,6 +76,11 @@ class Admin(Base):
     user: Mapped[str] = mapped_column(String(100), primary_key=True)
     password_hash: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # the console (migration 0005): role, facility of a facility manager, login lockout
+    role: Mapped[str] = mapped_column(String(20), server_default="admin")
+    facility: Mapped[str | None] = mapped_column(String(FACILITY_LEN), nullable=True)
+    failed: Mapped[int] = mapped_column(Integer, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class EnrollCode(Base):

@@ -170,6 +170,11 @@ def _serve(backend: str, database_url: str, tmp: Path) -> Iterator[Live]:
                                     json={"entries": main_lines[:UPLOADED_AT_START]},
                                     timeout=30)
             assert response.status_code == 200, response.text
+            # A points ref the server has seen, so results/{ref} for a known path value ("1")
+            # can answer 200 (an unknown ref is 404 by the contract).
+            response = session.post(base_url + protocol.points_cancel_path(MAIN), auth=upload,
+                                    json={"ref": "1"}, timeout=30)
+            assert response.status_code == 200, response.text
             engine = make_engine(database_url)
             try:
                 revoke(engine, REVOKED)
@@ -348,6 +353,8 @@ def _strategies(live: Live, label: str) -> dict[str, st.SearchStrategy[Case[Any]
         if identity.name == "own" and "receipt_no" in names:
             for receipt in live.receipts[:3]:
                 result[f"own:{receipt}"] = cases({**identity.path, "receipt_no": receipt})
+        if identity.name == "own" and "ref" in names:  # a points ref the server holds
+            result["own:ref"] = cases({**identity.path, "ref": "1"})
     return result
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from terminal.journal import Entry
 from terminal.receipt import Receipt, build_receipt
+from ui.points_text import clerk_award
 from ui.qt import QHBoxLayout, QLabel, QPixmap, QScrollArea, Qt, QVBoxLayout, QWidget
 from ui.screens.base import Screen
 from ui.session import Session
@@ -33,6 +34,7 @@ class DoneScreen(Screen):
         self.total = AmountLabel()
         self.receipt_no = QLabel()
         self.print_status = message_label()
+        self.points_award = message_label()  # はちのへポイント awarded for this sale
         self.preview = QLabel()
         self.preview.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.preview.setProperty("i18n_exempt", True)
@@ -44,7 +46,7 @@ class DoneScreen(Screen):
         self.next_button = BigButton(tone="primary", on_click=self.next_customer)
         left = QVBoxLayout()
         for widget in (self.title, self.receipt_no, self.total_caption, self.total,
-                       self.change_caption, self.change, self.print_status):
+                       self.change_caption, self.change, self.points_award, self.print_status):
             left.addWidget(widget)
         left.addStretch(1)
         for button in (self.retry_button, self.reprint_button, self.next_button):
@@ -52,6 +54,7 @@ class DoneScreen(Screen):
         row = QHBoxLayout(self)
         row.addLayout(left, 3)
         row.addWidget(scroll, 2)
+        session.hachica.changed.connect(self.show_award)
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -68,6 +71,15 @@ class DoneScreen(Screen):
             self.receipt_no.setText(self.t("done.receipt_no",
                                            no=self.entry.body.get("receipt_no", "")))
         self._buttons()
+        self.show_award()
+
+    def show_award(self) -> None:
+        award = self.session.hachica.award
+        if award is None or self.entry is None or award.sale_seq != self.entry.seq:
+            set_level(self.points_award, "", "")
+            return
+        set_level(self.points_award, "ok" if award.online else "info",
+                  clerk_award(award, self.session.lang))
 
     def enter(self, arg: object = None) -> None:
         assert isinstance(arg, tuple)
@@ -87,6 +99,7 @@ class DoneScreen(Screen):
         self.change_caption.setVisible(is_sale)
         self.retranslate()
         if is_sale:
+            self.session.hachica.sale_completed(entry)
             self.session.show_customer(mode="thanks", total=int(entry.body["total"]),
                                        change=change, sale_seq=entry.seq)
         self.print(False)
@@ -98,6 +111,7 @@ class DoneScreen(Screen):
             entry.body, entry.kind, entry.at, entry.terminal, entry.seq, ctx.header,
             ctx.counter.catalogue, addressee=self.addressee, purpose=self.purpose,
             reprint=reprint, qr_url=ctx.receipt_url(entry.seq, entry.hash),
+            points_award=ctx.counter.award_note(entry.seq),  # in memory: no journal read
         )
 
     def print(self, reprint: bool) -> None:

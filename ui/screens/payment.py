@@ -29,6 +29,7 @@ from ui.screens.qr_flow import QrFlow
 from ui.session import Session
 from ui.widgets.buttons import AmountLabel, BigButton, title_label
 from ui.widgets.keypad import Keypad
+from ui.widgets.points import PointsStatus
 
 CARD_KINDS: tuple[TenderKind, ...] = ("credit", "emoney", "transit_ic")
 
@@ -81,6 +82,8 @@ class PaymentScreen(Screen):
         left.addWidget(self.title)
         left.addLayout(amounts)
         left.addWidget(self.prompt)
+        self.points_status = PointsStatus(self.session)  # the Hachica tapped for this visit
+        left.addWidget(self.points_status)
         quick = QHBoxLayout()
         for button_index in range(4):
             button = BigButton(tone="ok", on_click=partial(self.quick, button_index))
@@ -425,6 +428,7 @@ class PaymentScreen(Screen):
             return counter.cancel_sale("clerk cancelled")
 
         def done(_result: object) -> None:
+            self.session.hachica.sale_ended()
             self.session.show_customer(mode="welcome")
             self.session.info("pay.cancelled")
             self.session.go("sale")

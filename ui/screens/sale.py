@@ -23,6 +23,7 @@ from ui.qt import (
 from ui.screens.base import Screen
 from ui.session import Session
 from ui.widgets.buttons import AmountLabel, BigButton, title_label
+from ui.widgets.points import PointsStatus
 
 COLUMNS = 3
 
@@ -104,8 +105,10 @@ class SaleScreen(Screen):
         self.total = AmountLabel(big=True)
         self.pay_button = BigButton(tone="primary", on_click=self.pay)
         self.clear_button = BigButton(tone="danger", on_click=self.clear_cart)
+        self.points = PointsStatus(self.session, with_check=True)
         column.addWidget(self.cart_title)
         column.addWidget(scroll, 1)
+        column.addWidget(self.points)
         column.addWidget(self.total_caption)
         column.addWidget(self.total)
         buttons = QHBoxLayout()
@@ -221,13 +224,24 @@ class SaleScreen(Screen):
         self.total.set_amount(cart.total)
         self.pay_button.setEnabled(not cart.is_empty)
         self.clear_button.setEnabled(not cart.is_empty)
+        self._cart_points(cart.is_empty)
         if not self.isVisible():
             return
         mode = self.session.customer.mode
-        if cart.lines and mode in ("welcome", "cart", "thanks"):
+        if cart.lines and mode in ("welcome", "cart", "thanks", "points_check"):
             self.session.show_customer(mode="cart", total=cart.total)
         elif not cart.lines and mode == "cart":
             self.session.show_customer(mode="welcome")
+
+    def _cart_points(self, empty: bool) -> None:
+        """An emptied cart drops the card tapped for it; a new cart ends a balance check."""
+        desk = self.session.hachica
+        if empty and self.session.counter.state.open_sale is None and desk.status is not None \
+                and desk.status.purchase:
+            desk.sale_ended()
+        elif not empty:
+            desk.cancel_check(announce=False)
+        self.points.refresh()
 
     def _cart_row(self, index: int, line: SaleLine) -> QWidget:
         row = QWidget()

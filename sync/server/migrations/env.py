@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from alembic import context
 
+from sync.server.console import models as _console_models  # noqa: F401  (registers its tables)
+from sync.server.console import retention as _retention_models  # noqa: F401  (registers its tables)
 from sync.server.db import database_url, make_engine
 from sync.server.models import Base
+from sync.server.points import models as _points_models  # noqa: F401  (registers its tables)
 
 target_metadata = Base.metadata
 
