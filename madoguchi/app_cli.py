@@ -106,6 +106,8 @@ def _receipt_lookup(stack: ExitStack, config: KioskConfig, key: Any,
     return lookup_receipt
 
 
+POINTS_QUOTA_INTERVAL_S = 60.0
+"""How often the app asks the points service for award quota (and retries give-backs)."""
 DEMO_POINTS_KEY = b"madoguchi demo points key (demo)"
 """The demo's points key: a fixed sample (32 bytes), never a real counter's."""
 
@@ -130,19 +132,35 @@ def points_key_at(path: Path) -> bytes:
     return key
 
 
-def _points(config: KioskConfig, data_dir: Path,
-            demo: bool) -> tuple[PointsService | None, bytes | None]:
-    """The points service and key, when the points tender and [points] are on: the stand-in
-    simulator (demo and run alike until the points issue brings the real service), with the
-    demo card's 1,000 points; the demo's key is a fixed sample, a real counter's is its own."""
-    if "points" not in config.tenders or config.points is None or not config.points.enabled:
-        return None, None
-    from drivers.points_sim import PointsSimulator
-    from madoguchi.devices import DEMO_IDM
+def _points(config: KioskConfig, data_dir: Path, stack: ExitStack, *, demo: bool, key: Any,
+            server_url: str | None) -> tuple[PointsService | None, bytes | None]:
+    """The points service and key, when the points tender and [points] are on.
 
-    key = DEMO_POINTS_KEY if demo else points_key_at(data_dir / "points.key")
-    ledger = data_dir / "points-sim.jsonl"
-    return PointsSimulator.with_demo_card(key, DEMO_IDM, ledger_path=ledger), key
+    The demo runs the simulator (its demo card holds 1,000 points; the key is a fixed sample).
+    A real counter uses the central server's points service (its own client: the uploader's
+    runs on another thread) and its own key; without a server it has no points service, so it
+    neither awards nor redeems."""
+    rules = config.points
+    if "points" not in config.tenders or rules is None or not rules.enabled:
+        return None, None
+    if demo:
+        from drivers.points_sim import DEMO_POINTS, PointsSimulator
+        from madoguchi.devices import DEMO_IDM
+        from terminal.points import card_token
+
+        simulator = PointsSimulator(
+            {card_token(DEMO_POINTS_KEY, DEMO_IDM): DEMO_POINTS},
+            data_dir / "points-sim.jsonl", per_person_cap=rules.per_person_cap,
+            budget=rules.campaign_budget)
+        return simulator, DEMO_POINTS_KEY
+    if server_url is None:
+        return None, None
+    from sync.client import ServerClient
+    from sync.points_client import ServerPointsService
+
+    client = ServerClient(server_url, config.terminal_id, key, timeout=5)
+    stack.callback(client.close)
+    return ServerPointsService(client), points_key_at(data_dir / "points.key")
 
 
 def build_context(config: KioskConfig, data_dir: Path, stack: ExitStack, *, demo: bool,
@@ -166,7 +184,8 @@ def build_context(config: KioskConfig, data_dir: Path, stack: ExitStack, *, demo
     uploader = stack.enter_context(_sync(stack, config, key, journal_path, server_url))
     counter = build_counter(config, journal, SystemClock(), _clerks(config, demo),
                             devices.payment_terminal, qr_gateway=devices.qr_gateway)
-    points, points_key = _points(config, data_dir, demo)
+    points, points_key = _points(config, data_dir, stack, demo=demo, key=key,
+                                 server_url=server_url)
     if points is not None and config.points is not None:  # the counter redeems through it
         counter.points, counter.points_rules = points, config.points
     terminal = config.terminal_id
@@ -182,6 +201,7 @@ def build_context(config: KioskConfig, data_dir: Path, stack: ExitStack, *, demo
         qr_payload=qr_payload_for(config) if "qr" in config.tenders else None,
         lookup_receipt=_receipt_lookup(stack, config, key, server_url),
         points=points, points_key=points_key,
+        points_quota_interval_s=POINTS_QUOTA_INTERVAL_S if points is not None else 0.0,
     )
 
 

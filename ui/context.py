@@ -65,6 +65,9 @@ class AppContext:
     # a tapped card's IDm is hashed with (``terminal.points.card_token``); None: no points
     points: PointsService | None = None
     points_key: bytes | None = None
+    # how often (seconds) to ask the points service for award quota while no sale is open;
+    # 0: never (tests and counters without points)
+    points_quota_interval_s: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = [lang for lang in self.languages if lang not in CUSTOMER_LANGUAGES]

@@ -11,6 +11,7 @@ in their own language and listen to ``changed``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +24,8 @@ from ui.qt import QObject, QTimer, Signal
 
 if TYPE_CHECKING:
     from ui.session import Session
+
+log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_MS = 30_000
 """How long a balance check waits for the visitor's tap before it gives up."""
@@ -116,12 +119,27 @@ class PointsDesk(QObject):
         self.result_timer.setSingleShot(True)
         self.result_timer.timeout.connect(self._result_shown)
         session.card_event.connect(self.on_card)
+        self.quota_timer = QTimer(self)  # award quota from the server, between sales
+        self.quota_timer.timeout.connect(self.refresh_quota)
+        interval = session.context.points_quota_interval_s
+        if interval > 0:
+            self.quota_timer.start(int(interval * 1000))
+            QTimer.singleShot(0, self.refresh_quota)
 
     @property
     def enabled(self) -> bool:
         ctx = self.session.context
         return (ctx.points is not None and bool(ctx.points_key)
                 and self.session.counter.points_rules.enabled)
+
+    def refresh_quota(self) -> None:
+        """Ask for award quota (and retry pending give-backs) on the worker, never while a sale
+        is open; offline it is a no-op and the next tick tries again."""
+        if not self.enabled or self.in_sale():
+            return
+        counter = self.session.counter
+        self.session.run(counter.refresh_points_quota, name="points-quota",
+                         failed=_quota_failed)  # not the clerk's business: logged, retried
 
     def in_sale(self) -> bool:
         counter = self.session.counter
@@ -244,3 +262,7 @@ class PointsDesk(QObject):
         if self.status is not None or self.award is not None:
             self.status, self.award = None, None
             self.changed.emit()
+
+
+def _quota_failed(exc: BaseException) -> None:
+    log.warning("points quota refresh failed (retried at the next tick): %s", exc)
