@@ -215,7 +215,7 @@ def demo_command(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         server_url = None
         if not args.no_server:
-            from madoguchi.local_server import enroll_locally, local_server
+            from madoguchi.local_server import create_demo_admin, enroll_locally, local_server
             from terminal.journal import TerminalKey
 
             database = f"sqlite:///{(data_dir / 'server.db').resolve()}"
@@ -224,6 +224,8 @@ def demo_command(args: argparse.Namespace) -> int:
             key = TerminalKey.load_or_create(data_dir / "terminal.key")
             enroll_locally(database, config.facility_id, config.terminal_id, key)
             print(f"local central server: {server_url} (database {database})")
+            user, password = create_demo_admin(database)
+            print(f"web console: {server_url}/console/ (demo administrator {user} / {password})")
         context = build_context(config, data_dir, stack, demo=True, server_url=server_url)
         from ui.app import run_app
 

@@ -28,6 +28,23 @@ def prepare_database(database_url: str) -> str:
         engine.dispose()
 
 
+DEMO_ADMIN = ("admin", "madoguchi-demo")
+"""The demo console's administrator (user, password): a local demo server only, never a real
+one (``madoguchi server create-admin`` sets a real administrator's password)."""
+
+
+def create_demo_admin(database_url: str) -> tuple[str, str]:
+    """Create (or reset) the demo administrator; returns (user, password)."""
+    from sync.server.admin import create_admin
+
+    engine = make_engine(database_url)
+    try:
+        create_admin(engine, *DEMO_ADMIN, replace=True)
+    finally:
+        engine.dispose()
+    return DEMO_ADMIN
+
+
 def enroll_locally(database_url: str, facility: str, terminal: str, key: TerminalKey) -> None:
     """Enroll a terminal straight through the server's API (the demo has no installer)."""
     engine = make_engine(database_url)
