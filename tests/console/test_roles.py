@@ -67,6 +67,9 @@ MATRIX: Final[dict[tuple[str, str], Row]] = {
     ("GET", "/console/charts"): ALL,
     ("GET", "/console/retention"): ALL,
     ("POST", "/console/retention"): (303, 400, 403, 403, 403),
+    # points (helper I)
+    ("GET", "/console/points"): ALL,
+    ("POST", "/console/points/transfer"): (303, 422, 403, 403, 403),
 }
 
 FORMS: Final[dict[str, dict[str, str]]] = {
@@ -79,6 +82,7 @@ FORMS: Final[dict[str, dict[str, str]]] = {
     "/console/exports/csv": {"span": "day", "day": ""},
     "/console/exports/journal": {"terminal": DISCREPANT},
     "/console/retention": {"record_class": "", "years": "many"},
+    "/console/points/transfer": {"from_card": "", "to_card": "", "reason": ""},
 }
 """Harmless bodies of the POST routes (a refused form, or a read-only export)."""
 

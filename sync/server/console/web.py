@@ -65,7 +65,7 @@ ROLE_LABELS: Final[dict[str, str]] = {
     "facility_manager": "施設責任者 (facility manager)"}
 WRITERS: Final[tuple[Role, ...]] = ("admin", "facility_manager")
 ROUTE_MODULES: Final = ("routes_auth", "routes_recon", "routes_terminals", "routes_manage",
-                        "routes_audit", "routes_reports")
+                        "routes_audit", "routes_reports", "routes_points")
 PREFIX: Final = "/console"
 LOGIN_PATH: Final = "/console/login"
 SESSION_COOKIE: Final = "madoguchi_console"
