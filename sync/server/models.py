@@ -154,6 +154,7 @@ class StoredEntry(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     __table_args__ = (
         Index("ix_entries_terminal_day", "terminal", "day"),
+        Index("ix_entries_day", "day"),  # the console's search and exports across terminals
         Index("ix_entries_original", "original_terminal", "original_seq"),
     )
 
