@@ -200,8 +200,10 @@ def create_app(database_url: str, engine: Engine | None = None) -> FastAPI:
         if engine is None:
             db.dispose()
 
+    # No /docs or /redoc: FastAPI's pages load Swagger UI from a CDN, and nothing here may;
+    # the spec itself stays public at /openapi.json.
     app = FastAPI(title="madoguchi central server", version=protocol.PROTOCOL,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
     _install_handlers(app)
     app.state.engine = db
     app.state.drainer = drainer

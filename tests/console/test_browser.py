@@ -5,7 +5,8 @@ the test's tmp dir and copied to docs/screenshots/console-*.png.
 
 More steps (helper E: 'export CSV and check its content', 'a chart is rendered') belong in
 their own test functions using the same fixtures: ``admin_page``, ``screenshot``, ``console``
-(see conftest.py)."""
+(see conftest.py); the CSV download, the drawn charts and the points page are in
+test_browser_reports.py."""
 
 from __future__ import annotations
 
