@@ -37,7 +37,7 @@ PALETTE: Final = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7
                   "#bcbd22", "#17becf", "#aec7e8", "#98df8a", "#c5b0d5", "#c49c94",
                   "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5", "#393b79")
 HIGHLIGHT: Final = "#d62728"  # transit IC (Hachica): the one colour no facility uses
-MUTED: Final = "#c7c7c7"
+TENDER_TONES: Final = ("#9ecae1", "#6baed6", "#c6dbef", "#bdbdbd", "#969696", "#d9d9d9")
 _ESCAPES: Final = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
                    "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
@@ -85,7 +85,9 @@ def tender_chart(mix: TenderMix) -> dict[str, Any]:
         "datasets": [{
             "label": "支払方法別 (by tender)",
             "data": [mix.overall[k] for k in kinds],
-            "backgroundColor": [HIGHLIGHT if k == TRANSIT_IC else MUTED for k in kinds],
+            # transit IC stands out in red; the other tenders keep distinct muted blues/greys
+            "backgroundColor": [HIGHLIGHT if k == TRANSIT_IC else TENDER_TONES[i % len(
+                TENDER_TONES)] for i, k in enumerate(kinds)],
             "offset": [24 if k == TRANSIT_IC else 0 for k in kinds],
         }],
         "transit_ic_share_percent": round(mix.transit_ic_share * 100, 1),

@@ -215,7 +215,8 @@ def charts_page(request: Request) -> Response:
     return render(request, "reports/charts.html", {
         "period": period, "chart_script": charts.CHART_SCRIPT,
         "chart_json": charts.script_json(data), "data": data,
-        "current_fy": fiscal_year_of(period.first)})
+        "current_fy": fiscal_year_of(period.first),
+        "shown_month": params.get("month") or ("" if "fy" in params else period.first[:7])})
 
 
 # -- retention -------------------------------------------------------------------------------
