@@ -13,7 +13,7 @@ from typing import Any
 from terminal.catalogue import Catalogue
 from terminal.clerks import Clerk, LoginGuard, LoginOutcome, can_approve
 from terminal.documents import check_void, refund_body, sale_body, void_body
-from terminal.errors import ApprovalRequired, AuthError, DomainError
+from terminal.errors import ApprovalRequired, AuthError, ConfigError, DomainError
 from terminal.journal import Entry, Journal
 from terminal.money import RoundingMode
 from terminal.payments import PaymentDesk, PaymentPending, Prompt
@@ -59,6 +59,11 @@ class Counter:
     points_awards: PointsAwards = field(init=False)
 
     def __post_init__(self) -> None:
+        if self.settings.terminal != self.journal.terminal:  # refs and receipts would lie
+            raise ConfigError(
+                f"端末IDがジャーナルと一致しません (terminal {self.settings.terminal!r} in the "
+                f"config, {self.journal.terminal!r} in the journal): use this terminal's own "
+                "journal, or fix terminal_id in the config")
         self.state = CounterState(self.settings.terminal)
         for entry in self.journal.entries():
             self.state.apply(entry.as_dict())

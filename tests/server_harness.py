@@ -22,6 +22,7 @@ import requests
 import uvicorn
 from madoguchi_testing import shared_dir
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from sync import protocol
 from sync.server.app import create_app
@@ -56,7 +57,9 @@ PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432"
 @contextmanager
 def pg_database() -> Iterator[str]:
     """A fresh, empty PostgreSQL database (dropped at exit); yields its URL."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT",
+    # NullPool: a pooled admin connection would be dead after a PostgreSQL restart and make
+    # the DROP DATABASE at exit fail
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool,
                           connect_args={"connect_timeout": 5})
     name = f"mdg_{secrets.token_hex(6)}"
     try:
