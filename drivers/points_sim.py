@@ -2,13 +2,13 @@
 
 ``PointsSimulator`` keeps balances per card token (the card's keyed hash, never an IDm), is
 idempotent per ``ref`` (sending a ref again answers the first outcome and never spends or
-restores twice); cancel gives the points of a ref back and refuses a late request with that
-ref. Awards reach it the way they reach the server: from journal entries (``ingest``:
-``points.award`` / ``points.clawback`` and offline redemptions), settled against the per-person
-cap (an award past the cap is reduced). ``request_quota`` tops the terminal up to
-``quota_chunk`` unused points while ``budget`` lasts. With ``ledger_path`` every operation is
-appended to a JSON-lines file and replayed on start, so a restarted counter can still ask what
-happened to a ref.
+restores twice); cancel gives back what a ref still has spent and refuses a late request with
+that ref; a refund gives back at most that, only to the card that paid. Awards reach it the
+way they reach the server: from journal entries (``ingest``: ``points.award`` /
+``points.clawback`` and offline redemptions), settled against the per-person cap (an award past
+the cap is reduced). ``request_quota`` tops the terminal up to ``quota_chunk`` unused points
+while ``budget`` lasts. With ``ledger_path`` every operation is appended to a JSON-lines file
+and replayed on start, so a restarted counter can still ask what happened to a ref.
 
 For tests and the demo: ``offline = True`` makes every call raise ``DeviceUnavailable``;
 ``fail_next`` makes the next N calls raise it (an unknown outcome, nothing done);
@@ -111,7 +111,7 @@ class PointsSimulator:
             self._call("refund", ref)
             result = self._results.get(ref)
             if result is None:
-                result = self._refund(card, points, ref)
+                result = self._refund(card, points, ref, original_ref)
                 self._record({"op": "refund", "card": card, "points": points, "ref": ref,
                               "original_ref": original_ref})
             return result
@@ -199,10 +199,26 @@ class PointsSimulator:
         return PaymentResult(approved=False, amount=points, kind="points", ref=ref,
                              message=message)
 
-    def _refund(self, card: str, points: int, ref: str) -> PaymentResult:
+    def _refund(self, card: str, points: int, ref: str,
+                original_ref: str | None) -> PaymentResult:
+        """Give back ``points`` of redemption ``original_ref`` (never more than it still has
+        spent, only to the card that paid; None: a ledger line from before refunds were
+        checked, restored as recorded)."""
+        spent = self._redeemed.get(original_ref) if original_ref is not None else (card, points)
         if points <= 0:
             result = self._declined(points, ref, "points must be >= 1")
+        elif spent is None:
+            result = self._declined(points, ref, f"元の利用が見つかりません (redemption "
+                                    f"{original_ref} is not known or was cancelled)")
+        elif spent[0] != card:
+            result = self._declined(points, ref, "カードが元の利用と違います (the card is not "
+                                    "the one that paid)")
+        elif points > spent[1]:
+            result = self._declined(points, ref, f"返せるポイントは {spent[1]:,} までです (at "
+                                    f"most {spent[1]:,} points left to refund)")
         else:
+            if original_ref is not None:
+                self._redeemed[original_ref] = (card, spent[1] - points)
             self._balances[card] = self._balances.get(card, 0) + points
             result = PaymentResult(approved=True, amount=points, kind="points", ref=ref,
                                    message="refunded")
@@ -245,7 +261,9 @@ class PointsSimulator:
         elif op == "cancel":
             self._cancel(str(record["ref"]))
         elif op == "refund":
-            self._refund(str(record["card"]), int(record["points"]), str(record["ref"]))
+            original = record.get("original_ref")
+            self._refund(str(record["card"]), int(record["points"]), str(record["ref"]),
+                         None if original is None else str(original))
         elif op == "award":
             return self._award(str(record["key"]), str(record["card"]), int(record["points"]))
         elif op == "clawback":

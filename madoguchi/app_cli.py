@@ -234,11 +234,15 @@ def demo_command(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     from kiosk_config.loader import load_config
+    from madoguchi.first_start import first_start
 
     config = load_config(Path(args.config))
+    start = first_start(config)  # the enrollment screen while not enrolled yet
+    if start is None:
+        return 1
     with ExitStack() as stack:
         context = build_context(config, config.data_dir, stack, demo=False,
-                                server_url=config.server_url)
+                                server_url=start.server_url)
         from ui.app import run_app
 
         return run_app(context)

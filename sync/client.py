@@ -311,6 +311,11 @@ def enroll(base_url: str, code: str, terminal: str, facility: str, public_key_b6
     try:
         response = _send(http, "POST", url, body, {"Content-Type": "application/json"}, timeout)
         with response:
+            if response.status_code == 409:  # not a journal fork: the id is enrolled already
+                message, _data = _detail(response)
+                raise ServerRefused(
+                    f"この端末IDは別の鍵で登録済みです (terminal already enrolled with another "
+                    f"key) (HTTP 409): {message}", 409, "conflict")
             raise_for_status(response)
             data = _json(response)
     finally:

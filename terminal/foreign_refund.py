@@ -12,9 +12,17 @@ What is already taken back = the refunds and voids the server knows for the sale
 the refund's own terminal and seq) with this counter's own refunds of it that may not have
 reached the server yet.
 
-Only cash (and points, which need no device) can be given back here: a card, e-money or QR
-refund has to go through the payment terminal or gateway that took the payment, at the
-original counter.
+Only cash and points can be given back here: a card, e-money or QR refund has to go through
+the payment terminal or gateway that took the payment, at the original counter. Points go back
+through the points service like a local refund (``points_payments.give_back_points``), to the
+card the visitor taps (the sale body names its points tenders, not their card; the service
+refuses any other card), at most what the sale's points tenders paid and was not yet refunded.
+
+はちのへポイント: a refund that takes the sale from having an eligible item to having none
+journals ``points.clawback`` with ``award_terminal`` (the original counter) and ``award_seq`` =
+the sale's seq + 1 (an award is journaled right after its sale, docs/points.md). This counter
+does not hold the award, so ``card`` is "" and ``points`` 0: the server takes both from the
+award it names, and ignores a clawback naming no award (the sale earned nothing).
 
 No I/O of its own: the caller fetches the server's answer (``sync.client.ServerClient.
 lookup_receipt``) and hands it over; the counter journals the refund.
@@ -37,6 +45,9 @@ from terminal.journal.canonical import (
     loads_strict,
 )
 from terminal.money import ROUNDING_MODES, RoundingMode
+from terminal.points import is_card_token
+from terminal.points_awards import has_eligible
+from terminal.points_payments import give_back_points
 from terminal.ports import TenderKind
 from terminal.tenders import Tender
 
@@ -199,9 +210,11 @@ def remaining(counter: Counter, original: Mapping[str, Any],
 
 def refund_foreign(counter: Counter, original: Mapping[str, Any],
                    server_refunds: Sequence[Mapping[str, Any]], quantities: Mapping[int, int],
-                   approved_by: str, tender_kind: TenderKind = "cash") -> Entry:
+                   approved_by: str, tender_kind: TenderKind = "cash",
+                   card: str | None = None) -> Entry:
     """Journal a ``refund`` of another counter's sale ``original`` (its entry dict, from the
-    server) on this counter: ``quantities`` maps original line index -> quantity."""
+    server) on this counter: ``quantities`` maps original line index -> quantity. ``card``:
+    for a refund to points, the tapped card's keyed hash (the card that paid)."""
     checked = _check_original(counter, original)
     refunds = _check_refunds(checked, server_refunds)
     if tender_kind not in FOREIGN_TENDERS:
@@ -221,16 +234,85 @@ def refund_foreign(counter: Counter, original: Mapping[str, Any],
         rounding = counter.settings.rounding
     clerk = counter.clerk
 
-    def build(tender: Tender) -> dict[str, object]:
+    def build(tenders: list[Tender]) -> dict[str, object]:
         return refund_body(body, checked["seq"], checked["terminal"], quantities, already,
-                           [tender], clerk, approved_by, rounding, receipt_no)
+                           tenders, clerk, approved_by, rounding, receipt_no)
 
     total = _line_total(body, quantities)
-    cash = Tender("cash", total, given=total, change=0)
-    draft = build(cash)  # validates the quantities against what is left
+    draft = build([Tender("cash", total, given=total, change=0)])  # checks the quantities
     if tender_kind == "points":
-        draft = build(Tender("points", total, ref=str(body["receipt_no"])))
-    return counter.record("refund", draft)
+        draft = build(_points_back(counter, checked, taken, total, card, receipt_no))
+    entry = counter.record("refund", draft)
+    _claw_back(counter, checked, already, quantities, entry)
+    return entry
+
+
+def _points_back(counter: Counter, original: Mapping[str, Any],
+                 taken: Sequence[Mapping[str, Any]], total: int, card: str | None,
+                 receipt_no: str) -> list[Tender]:
+    """Give ``total`` yen back as points to ``card`` from the sale's points tenders not yet
+    refunded (in tender order, as earlier refunds took them); the refund's tenders."""
+    if card is None or not is_card_token(card):
+        raise DomainError(
+            "ポイントで返金するには、ポイントを支払ったカードをタッチしてください "
+            "(tap the card that paid with points: a refund to points goes back to that card)")
+    per_point = counter.points_rules.yen_per_point
+    if total % per_point:
+        raise DomainError(f"¥{total:,} はポイントで返せません (not a whole number of points at "
+                          f"¥{per_point} a point): refund in cash")
+    portions = _points_left(original, taken)
+    if total > sum(amount for _, amount in portions):
+        raise DomainError(
+            f"ポイントで支払われたのは ¥{sum(a for _, a in portions):,} までです (only that much "
+            f"of this sale was paid in points and is not yet refunded; ¥{total:,} asked): "
+            "refund the rest in cash")
+    tenders, due = [], total
+    for original_ref, amount in portions:
+        part = min(due, amount)
+        if part <= 0:
+            break
+        # The ref names this counter: refs are unique server-wide, and the original counter
+        # makes refs "<receipt>-R<its seq>" for its own refunds.
+        ref = f"{receipt_no}-{counter.settings.terminal}-{counter.journal.last_seq + 1}"
+        tenders.append(give_back_points(counter, card, original_ref, part, ref))
+        due -= part
+    return tenders
+
+
+def _points_left(original: Mapping[str, Any],
+                 taken: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    """(ref, yen) of the sale's points tenders not yet refunded by ``taken``."""
+    refunded = sum(int(t["amount"]) for e in taken if e["kind"] == "refund"
+                   for t in e["body"].get("tenders", []) if t.get("kind") == "points")
+    left: list[tuple[str, int]] = []
+    for tender in original["body"]["tenders"]:
+        if tender.get("kind") != "points" or not tender.get("ref"):
+            continue
+        part = min(refunded, int(tender["amount"]))
+        refunded -= part
+        if int(tender["amount"]) > part:
+            left.append((str(tender["ref"]), int(tender["amount"]) - part))
+    return left
+
+
+def _claw_back(counter: Counter, original: Mapping[str, Any], already: Mapping[int, int],
+               quantities: Mapping[int, int], entry: Entry) -> Entry | None:
+    """Journal the clawback of the original counter's award when ``entry`` took the sale
+    from having an eligible item to having none (see the module docstring)."""
+    if counter.state.training:
+        return None
+    lines = original["body"]["lines"]
+    before = [{"code": line["code"], "qty": int(line["qty"]) - already.get(i, 0)}
+              for i, line in enumerate(lines)]
+    after = [{"code": line["code"], "qty": line["qty"] - quantities.get(i, 0)}
+             for i, line in enumerate(before)]
+    rules = counter.points_rules
+    if not has_eligible(rules, before) or has_eligible(rules, after):
+        return None
+    seq = int(original["seq"])
+    return counter.record("points.clawback", {
+        "card": "", "sale_seq": seq, "award_terminal": str(original["terminal"]),
+        "award_seq": seq + 1, "points": 0, "reason": "refund", "by_seq": entry.seq})
 
 
 def _line_total(body: Mapping[str, Any], quantities: Mapping[int, int]) -> int:

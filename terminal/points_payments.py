@@ -209,8 +209,17 @@ def _refund_portion(counter: Counter, original: Mapping[str, Any], original_ref:
     if spent is None:
         raise DomainError(f"ポイント支払 {original_ref} の記録がありません (no redemption "
                           f"{original_ref} in this journal): refund in cash")
-    card, points = str(spent["card"]), amount // counter.points_rules.yen_per_point
     ref = f"{original['receipt_no']}-R{counter.journal.last_seq + 1}"
+    return give_back_points(counter, str(spent["card"]), original_ref, amount, ref)
+
+
+def give_back_points(counter: Counter, card: str, original_ref: str, amount: int,
+                     ref: str) -> Tender:
+    """Refund ``amount`` yen of the points tender ``original_ref`` to ``card`` through the
+    service (``payment.pending`` operation refund, then its result; an unknown outcome stays
+    pending and is sent again later); the refund's points tender. ``PaymentDeclined`` when the
+    service refuses (e.g. the card is not the one that paid)."""
+    points = amount // counter.points_rules.yen_per_point
     body: dict[str, Any] = {"operation": "refund", "kind": "points", "amount": amount,
                             "points": points, "card": card, "ref": ref,
                             "original_ref": original_ref}

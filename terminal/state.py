@@ -20,7 +20,8 @@ class PointsLedger:
     """This terminal's own はちのへポイント entries, folded (docs/points.md).
 
     ``awards`` holds every award by the seq of its sale (training ones too), so a restart can
-    never award a sale twice; the counts (quota, per card) are live entries only.
+    never award a sale twice; the counts (quota, per card) are live entries only. A clawback
+    naming ``award_terminal`` takes back another counter's award: it counts nowhere here.
     """
 
     quota_granted: int = 0  # cumulative points the server granted this terminal
@@ -45,6 +46,10 @@ class PointsLedger:
             if not training:
                 self._count(str(body["card"]), int(body["points"]))
         elif base == "points.clawback":
+            if "award_terminal" in body:
+                # Another counter's award (a refund of its sale here): neither this
+                # terminal's sale seqs nor its quota; the server settles it.
+                return
             self.clawed_back.add(int(body["sale_seq"]))
             if not training:
                 self._count(str(body["card"]), -int(body["points"]))

@@ -2,9 +2,13 @@
 
 Each implementation comes as a ``PointsHarness`` fixture: the service plus the few things a
 test needs to arrange that the port itself cannot (credit a card, award points the way the
-server learns them, cut the link). Today only the simulator; to add the server-backed
-``sync.points_client.ServerPointsService``, write one fixture returning a harness for it and
-add its name to ``IMPLEMENTATIONS``.
+server learns them, cut the link): the simulator (``drivers.points_sim``) and the server's
+(``sync.points_client.ServerPointsService`` over signed HTTP to a real uvicorn server, on
+SQLite and on PostgreSQL). A new implementation: one fixture returning a harness for it and
+its name in ``IMPLEMENTATIONS``.
+
+The server harnesses share one server per module (a fresh one costs seconds); each test gets
+a terminal of its own, and the tests use cards and refs of their own, so they stay apart.
 """
 
 from __future__ import annotations
@@ -12,18 +16,34 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Protocol
 
 import pytest
+from server_harness import (
+    FACILITY,
+    START,
+    enroll_terminal,
+    pg_database,
+    prepare,
+    running_server,
+)
 
 from drivers.points_sim import PointsSimulator
+from sync.client import ServerClient
+from sync.points_client import ServerPointsService
+from sync.server.db import make_engine
+from sync.server.points.campaign import set_campaign
 from terminal.errors import DeviceError
+from terminal.journal import Journal, TerminalKey
 from terminal.points import card_token
 from terminal.ports import PointsService
 
 KEY = b"contract test points key, 32 b!!"
 CAP, CHUNK, BUDGET = 3000, 1000, 2500
-IMPLEMENTATIONS = ["simulator_harness"]
+IMPLEMENTATIONS = ["simulator_harness", "server_sqlite_harness", "server_postgresql_harness"]
+UNREACHABLE = "http://127.0.0.1:9"  # nothing listens on the discard port
 
 
 class PointsHarness(Protocol):
@@ -75,6 +95,95 @@ class SimulatorHarness:
 def simulator_harness() -> PointsHarness:
     sim = PointsSimulator(per_person_cap=CAP, budget=BUDGET, quota_chunk=CHUNK)
     return SimulatorHarness(sim)
+
+
+@dataclass
+class Served:
+    """A running server (module-wide): its URL and database."""
+
+    base_url: str
+    database_url: str
+    terminals: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+
+@dataclass
+class ServerHarness:
+    """A terminal of its own on the shared server: the service is its ``ServerPointsService``;
+    awards are ``points.award`` entries of its real journal, uploaded (``push``)."""
+
+    client: ServerClient
+    journal: Journal
+    online_url: str
+    cap: int = CAP
+    quota_chunk: int = CHUNK
+    budget: int = BUDGET
+    clock: datetime = START
+    sent: int = 0
+
+    @property
+    def service(self) -> PointsService:
+        return ServerPointsService(self.client)
+
+    def award(self, card: str, points: int) -> None:
+        self.clock += timedelta(minutes=1)
+        self.journal.append("points.award", {
+            "card": card, "sale_seq": self.journal.last_seq, "points": points,
+            "receipt_no": f"{self.journal.terminal}-{self.journal.last_seq}",
+            "facility": FACILITY, "online": True}, self.clock)
+        lines = list(self.journal.lines(self.sent + 1))
+        self.sent = self.client.push(lines).ack
+
+    def set_online(self, online: bool) -> None:
+        self.client.base_url = self.online_url if online else UNREACHABLE
+
+
+def _serve(database_url: str) -> Iterator[Served]:
+    prepare(database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            set_campaign(conn, "contract test", per_person_cap=CAP, campaign_budget=BUDGET,
+                         quota_chunk=CHUNK)
+    finally:
+        engine.dispose()
+    with running_server(database_url) as base_url:
+        yield Served(base_url, database_url)
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    path = tmp_path_factory.mktemp("points-contract") / "server.db"
+    yield from _serve(f"sqlite:///{path}")
+
+
+@pytest.fixture(scope="module")
+def postgresql_server() -> Iterator[Served]:
+    with pg_database() as url:
+        yield from _serve(url)
+
+
+def _server_harness(served: Served, directory: Path) -> Iterator[ServerHarness]:
+    terminal = f"contract-{next(served.terminals):02d}"
+    key = TerminalKey.generate()
+    journal = Journal.open(directory / f"{terminal}.db", terminal, key)
+    enroll_terminal(served.base_url, served.database_url, FACILITY, terminal, key)
+    client = ServerClient(served.base_url, terminal, key, timeout=30)
+    try:
+        yield ServerHarness(client, journal, served.base_url)
+    finally:
+        client.close()
+        journal.close()
+
+
+@pytest.fixture
+def server_sqlite_harness(sqlite_server: Served, tmp_path: Path) -> Iterator[PointsHarness]:
+    yield from _server_harness(sqlite_server, tmp_path)
+
+
+@pytest.fixture
+def server_postgresql_harness(postgresql_server: Served,
+                              tmp_path: Path) -> Iterator[PointsHarness]:
+    yield from _server_harness(postgresql_server, tmp_path)
 
 
 @pytest.fixture(params=IMPLEMENTATIONS)
@@ -140,6 +249,22 @@ def test_refund_restores_points_once_per_ref(harness: PointsHarness) -> None:
     assert service.balance(card(5)) == 120
     found = service.last_result("c-f1")
     assert found is not None and found.approved
+
+
+def test_a_redemption_gives_back_at_most_what_it_spent(harness: PointsHarness) -> None:
+    service = harness.service
+    harness.award(card(7), 500)
+    assert service.redeem(card(7), 300, "c-r7").approved
+    assert service.refund(card(7), 200, "c-f2", "c-r7").approved
+    over = service.refund(card(7), 200, "c-f3", "c-r7")  # only 100 left to give back
+    assert not over.approved and over.message
+    assert not service.refund(card(7), 100, "c-f4", "c-never-redeemed").approved
+    assert not service.refund(card(8), 100, "c-f5", "c-r7").approved  # not the paying card
+    back = service.cancel("c-r7")  # the rest: what the refund did not give back
+    assert back.approved and back.amount == 100
+    assert service.balance(card(7)) == 500
+    assert not service.refund(card(7), 50, "c-f6", "c-r7").approved  # cancelled: nothing left
+    assert service.balance(card(7)) == 500
 
 
 def test_quota_tops_up_to_the_chunk_while_the_budget_lasts(harness: PointsHarness) -> None:

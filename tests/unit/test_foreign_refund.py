@@ -196,8 +196,11 @@ def test_device_tender_refused_cash_or_points_taken(counters: tuple[Counter, Cou
         refund_foreign(b, sale.as_dict(), [], {0: 1}, "sup", kind)
     assert "現金で返金する" in str(info.value) and A in str(info.value)
     assert b.journal.last_seq == 1  # only the login: nothing journaled, no device called
-    points = refund_foreign(b, sale.as_dict(), [], {0: 1}, "sup", "points")
-    assert points.body["tenders"] == [{"kind": "points", "amount": 250, "ref": f"{A}-1"}]
+    # Points go back through the points service to the card that paid with points
+    # (tests/points/test_foreign_refund_points.py); a sale paid by card has none to give back.
+    with pytest.raises(DomainError, match="tap the card that paid"):
+        refund_foreign(b, sale.as_dict(), [], {0: 1}, "sup", "points")
+    assert b.journal.last_seq == 1
 
 
 def test_refund_needs_approval_and_checks_quantities(counters: tuple[Counter, Counter]) -> None:
