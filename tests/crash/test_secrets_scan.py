@@ -3,7 +3,9 @@
 The flow: ``madoguchi simulate`` (subprocess), ``journal export``, a real server on SQLite
 (``server init``, ``create-admin`` with a password on stdin, ``enroll-code``), ``enroll`` and
 ``sync`` through the CLI, plus a short simulation whose card payments go over the wire to the
-ZVT simulator (its ledger). Every file left behind (journals with their WAL, exports,
+ZVT simulator (its ledger), はちのへポイント awards (simulate --cards), and what an
+administrator downloads from the web console (CSV in UTF-8 and cp932, the journal export).
+Every file left behind (journals with their WAL, exports,
 ledgers, the server database, pinned keys, configs) and every log (each command's stdout and
 stderr, the server's log records) is scanned for: Luhn-valid PAN-like digit runs, the demo
 card IDm 012E4CD8A1B2C3D4, the terminal's private key outside its key file, the server's
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from console.console_seed import csrf_of, login
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from madoguchi_testing import ROOT, SAMPLES, cli_command
@@ -202,6 +205,23 @@ def _zvt_flow(root: Path) -> None:
     assert (zvt / "zvt-simulator-ledger.jsonl").stat().st_size > 0
 
 
+def _console_exports(base_url: str, folder: Path) -> None:
+    """What an administrator downloads from the web console: the month's CSV in both
+    encodings and the auditor's journal export."""
+    session = login(base_url, "admin", ADMIN_PASSWORD)
+    for encoding in ("utf-8-bom", "cp932-replace"):
+        token = csrf_of(session.get(f"{base_url}/console/exports", timeout=30).text)
+        csv = session.post(f"{base_url}/console/exports/csv", timeout=60, data={
+            "csrf": token, "span": "month", "month": "2026-11", "encoding": encoding})
+        assert csv.status_code == 200 and len(csv.content) > 200, csv.text[:300]
+        (folder / f"console-{encoding}.csv").write_bytes(csv.content)
+    token = csrf_of(session.get(f"{base_url}/console/exports", timeout=30).text)
+    journal = session.post(f"{base_url}/console/exports/journal", timeout=60,
+                           data={"csrf": token, "terminal": TERMINAL})
+    assert journal.status_code == 200 and journal.content.count(b"\n") > 100
+    (folder / "console-journal.jsonl").write_bytes(journal.content)
+
+
 @pytest.fixture(scope="module")
 def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
     root = tmp_path_factory.mktemp("secrets-flow")
@@ -222,6 +242,8 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
         "2",
         "--seed",
         "5",
+        "--cards",
+        "6",
     )
     run("journal", "export", str(journal), "-o", str(root / "export" / "museum.jsonl"))
     run("journal", "verify", str(journal))
@@ -259,7 +281,10 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Flow:
         seq1 = json.loads((root / "export" / "museum.jsonl").read_text("utf-8").split("\n")[1])
         page = requests.get(f"{base_url}/r/{TERMINAL}/1/{seq1['hash'][:16]}", timeout=30)
         assert page.status_code == 200  # the receipt QR page: genuine
+        _console_exports(base_url, root / "export")
     run("server", "--database", database_url, "report", "--day", "2026-11-26")
+    run("server", "--database", database_url, "points-report", "--from-day", "2026-11-01",
+        "--to-day", "2026-11-30")
     _zvt_flow(root)
     run(
         "journal",
@@ -286,6 +311,9 @@ def test_the_flow_left_what_it_should(flow: Flow) -> None:
         "museum.jsonl",
         "zvt.jsonl",
         "zvt-simulator-ledger.jsonl",
+        "console-utf-8-bom.csv",
+        "console-cp932-replace.csv",
+        "console-journal.jsonl",
         "server.db",
         "server.log",
     ):
@@ -293,6 +321,9 @@ def test_the_flow_left_what_it_should(flow: Flow) -> None:
     with sqlite3.connect(flow.server_db) as db:
         assert db.execute("SELECT count(*) FROM entries").fetchone()[0] > 100
         assert db.execute("SELECT count(*) FROM admins").fetchone()[0] == 1
+        # はちのへポイント reached the server too (cards named by keyed hash only)
+        assert db.execute("SELECT count(*) FROM entries WHERE kind = 'points.award'"
+                          ).fetchone()[0] > 0
     assert len(list(flow.logs.glob("*.log"))) >= 10
 
 
