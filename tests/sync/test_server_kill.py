@@ -322,7 +322,7 @@ def test_server_kill_and_postgresql_restart(tmp_path: Path) -> None:
         prepare(url)
         servers = CliServer(url, tmp_path / "server.log")
         try:
-            setup = enrolled(url, servers, tmp_path, "kill-pg", days=2, sales=500)
+            setup = enrolled(url, servers, tmp_path, "kill-pg", days=6, sales=500)
             tally = upload_with_kills(setup, 3, rng, batch=10, pg_restart_at=0.5)
         finally:
             servers.close()
