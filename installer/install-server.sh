@@ -30,7 +30,8 @@ Options:
   --no-database     do not create the PostgreSQL role and database (e.g. a remote database:
                     set MADOGUCHI_DATABASE_URL in /etc/madoguchi/server.env)
   --source DIR      the madoguchi source tree to build the wheel from (default: this repo)
-  --wheel-dir DIR   install from wheels already in DIR (pip --no-index)
+  --wheel-dir DIR   install from wheels already in DIR (pip --no-index, hash-checked
+                    against DIR/requirements-runtime.lock), made by installer/make-wheelhouse.sh
   --python PATH     the Python 3.11+ interpreter for the venv (default: python3)
   --reinstall       rebuild the release even if this version is installed
   --rollback        switch current back to the previous release

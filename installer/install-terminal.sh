@@ -32,8 +32,9 @@ Options:
   --with-packages   with --root: also install system packages (chroot DIR apt-get)
   --no-packages     do not install system packages on the host
   --source DIR      the madoguchi source tree to build the wheel from (default: this repo)
-  --wheel-dir DIR   install from wheels already in DIR (madoguchi-*.whl and all of its
-                    dependencies; pip --no-index), e.g. made by "pip wheel -w DIR ."
+  --wheel-dir DIR   install from wheels already in DIR (madoguchi-*.whl, all of its
+                    dependencies and requirements-runtime.lock; pip --no-index, every file
+                    hash-checked), made by installer/make-wheelhouse.sh DIR
   --python PATH     the Python 3.11+ interpreter for the venv (default: python3)
   --config FILE     install FILE as /etc/madoguchi/terminal.toml (kept if it exists; with
                     --replace-config it is replaced); a catalogues/ folder beside FILE is

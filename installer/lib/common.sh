@@ -254,12 +254,58 @@ set_timezone() {
 
 # --- releases: /opt/madoguchi/releases/<version>, current and previous symlinks -----------
 
-# build_wheels SOURCE DIR: the app's wheel (and, with network or a pip cache, its deps).
+# The dependencies are installed with pip --require-hashes from this lock (made by `make
+# lock`), which travels next to the wheels: build_wheels and make-wheelhouse.sh put it there.
+RUNTIME_LOCK_NAME=requirements-runtime.lock
+
+# build_wheels SOURCE DIR: the app's wheel and the source tree's runtime lock, into DIR; the
+# dependencies then come from the package index, each checked against the lock's hashes.
 build_wheels() {
     local source=$1 dir=$2
+    [ -f "$source/$RUNTIME_LOCK_NAME" ] || die "no $RUNTIME_LOCK_NAME in $source: run make lock"
     log "building the wheel from $source"
     "$PYTHON" -m pip wheel --quiet --no-deps -w "$dir" "$source" >&2 \
         || die "pip wheel failed in $source"
+    cp "$source/$RUNTIME_LOCK_NAME" "$dir/$RUNTIME_LOCK_NAME"
+}
+
+# runtime_lock DIR: the runtime lock beside the wheels in DIR.
+runtime_lock() {
+    local lock=$1/$RUNTIME_LOCK_NAME
+    [ -f "$lock" ] || die "no $RUNTIME_LOCK_NAME in $1: make the wheel folder with installer/make-wheelhouse.sh DIR (it adds the lock and the hashes of the wheels it builds)" 2
+    printf '%s' "$lock"
+}
+
+# add_built_hashes LOCK DIR: for every wheel in DIR whose sha256 is not in LOCK (one pip built
+# from a hash-checked sdist, e.g. pyscard), add that hash to the package's entry in LOCK, so
+# pip --require-hashes --no-index accepts exactly these files. The app's own wheel is skipped
+# (it is installed with --no-deps and its sha256 goes into .madoguchi-release).
+add_built_hashes() {
+    local lock=$1 dir=$2 wheel file name version sum
+    for wheel in "$dir"/*.whl; do
+        [ -f "$wheel" ] || continue
+        file=$(basename "$wheel")
+        name=${file%%-*}
+        version=${file#"$name"-}
+        version=${version%%-*}
+        [ "$name" != madoguchi ] || continue
+        sum=$(sha256sum "$wheel" | cut -d' ' -f1)
+        grep -q "sha256:$sum" "$lock" && continue
+        awk -v name="$name" -v version="$version" -v sum="$sum" '
+            function norm(s) { s = tolower(s); gsub(/[-_.]+/, "-", s); return s }
+            { print }
+            !done && $1 ~ /==/ {
+                split($1, pin, "==")
+                if (norm(pin[1]) == norm(name) && pin[2] == version) {
+                    print "    --hash=sha256:" sum " \\"
+                    done = 1
+                }
+            }
+            END { exit !done }' "$lock" >"$lock.new" \
+            || die "$file is not in $lock: the wheels and the lock disagree"
+        mv -f "$lock.new" "$lock"
+        log "locked the built $file (sha256 $sum)"
+    done
 }
 
 # app_wheel DIR: the madoguchi wheel in DIR (the newest version when several).
@@ -277,9 +323,11 @@ wheel_version() {
     printf '%s' "${name%%-*}"
 }
 
-# install_release WHEEL WHEEL_DIR: create releases/<version> (skipped when it is healthy).
+# install_release WHEEL WHEEL_DIR: create releases/<version> (skipped when it is healthy) from
+# WHEEL_DIR's runtime lock (hash-checked) and WHEEL (--no-deps).
 install_release() {
-    local wheel=$1 dir=$2 version release target sum
+    local wheel=$1 dir=$2 version release target sum lock
+    lock=$(runtime_lock "$dir")
     version=$(wheel_version "$wheel")
     release=$OPT/releases/$version
     target=$(r "$release")
@@ -294,10 +342,16 @@ install_release() {
     rm -rf "$target.new"
     mkdir -p "$(dirname "$target")"
     "$PYTHON" -m venv "$target.new"
-    local pip_opts=(--quiet --disable-pip-version-check)
+    local pip=("$target.new/bin/python" -m pip) pip_opts=(--quiet --disable-pip-version-check)
     if [ -n "$WHEEL_DIR" ]; then pip_opts+=(--no-index --find-links "$dir"); fi
-    "$target.new/bin/python" -m pip install "${pip_opts[@]}" "$wheel" >&2 \
-        || die "pip install of $wheel failed"
+    # Every dependency from the lock, each file checked against its sha256; then the app
+    # alone (its requirements are those pins: pip check proves it).
+    "${pip[@]}" install "${pip_opts[@]}" --require-hashes -r "$lock" >&2 \
+        || abandon "$target.new" "pip install --require-hashes -r $lock failed (a file whose hash is not in the lock is refused)"
+    "${pip[@]}" install "${pip_opts[@]}" --no-deps "$wheel" >&2 \
+        || abandon "$target.new" "pip install of $wheel failed"
+    "${pip[@]}" check >&2 \
+        || abandon "$target.new" "pip check: the lock $lock does not satisfy $(basename "$wheel")"
     # The venv's scripts name their interpreter by absolute path: rename keeps it valid
     # only because the final path differs by the ".new" suffix, so rewrite the shebangs.
     grep -rlI --null "^#!$target.new/bin/" "$target.new/bin" \
@@ -310,6 +364,12 @@ install_release() {
     "$target/bin/madoguchi" --version >/dev/null || die "the new release does not start"
     CHANGED=1
     RELEASE_VERSION=$version
+}
+
+# abandon DIR MESSAGE: remove the half-built release DIR, then die with MESSAGE.
+abandon() {
+    rm -rf "$1"
+    die "$2"
 }
 
 # current_release: the version the current symlink points at ("" if none).

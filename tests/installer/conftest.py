@@ -33,10 +33,10 @@ def run(*args: str | Path, check: bool = True, env: dict[str, str] | None = None
 
 @pytest.fixture(scope="session")
 def wheel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The madoguchi wheel and every dependency's, built once (pip's cache makes it fast)."""
+    """The madoguchi wheel, every dependency's and the runtime lock (with the hashes of the
+    wheels built from sdists), made once by make-wheelhouse.sh (pip's cache makes it fast)."""
     out = tmp_path_factory.mktemp("wheels")
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
-        "-w", out, REPO, timeout=900)
+    run("bash", INSTALLER / "make-wheelhouse.sh", "--python", sys.executable, out, timeout=900)
     return out
 
 
