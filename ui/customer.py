@@ -106,6 +106,8 @@ class CustomerWindow(QWidget):
         elif view.mode == "due":
             heading, amount = t("due"), format_yen(view.remaining)
             detail = t("choose_payment")
+        elif view.mode == "prompt" and view.prompt == "tap_refund":  # nothing is due
+            heading, amount, detail = t("points_back"), "", t(f"prompt.{view.prompt}")
         elif view.mode == "prompt":
             heading, amount = t("due"), format_yen(view.remaining)
             detail = t(f"prompt.{view.prompt}")

@@ -102,6 +102,17 @@ _CLERK_JA: Final[dict[str, str]] = {
     "refund.by_original": "元の支払方法で返す", "refund.refund": "選んだ数量を返金",
     "refund.void": "取引全体を取消", "refund.none_chosen": "返金する数量を＋で選んでください。",
     "refund.done.refund": "返金しました。", "refund.done.void": "取消しました。",
+    "refund.by_points": "ポイントに返す", "refund.points_cancel": "タッチ待ちをやめる",
+    "refund.points_tap": "ポイントで支払ったカードをお客様にタッチしていただいてください"
+                         "（そのカードにポイントを返します）。",
+    "refund.points_giving": "カード {card} にポイントを返しています…",
+    "refund.points_refused": "カード {card} にはポイントを返せません: {reason}。お支払いに"
+                             "使ったカードをもう一度タッチしていただくか、「現金で返す」を"
+                             "選んでください。",
+    "refund.points_stopped": "カードのタッチ待ちをやめました。返金はまだしていません。",
+    "refund.points_timeout": "カードがタッチされなかったので、ポイントへの返金をやめました"
+                             "（返金はまだしていません）。もう一度返金するか「現金で返す」を"
+                             "選んでください。",
     "reports.title": "点検・精算", "reports.x": "点検（X）を表示", "reports.z": "精算（Z）で締める",
     "reports.daily_log": "決済端末の日計も取る", "reports.counted": "現金実査",
     "reports.expected": "理論残高", "reports.difference": "過不足",
@@ -237,6 +248,15 @@ _CLERK_EN: Final[dict[str, str]] = {
     "refund.by_original": "Refund to original payment", "refund.refund": "Refund chosen items",
     "refund.void": "Void the whole sale", "refund.none_chosen": "Choose quantities with +.",
     "refund.done.refund": "Refunded.", "refund.done.void": "Voided.",
+    "refund.by_points": "Back to points", "refund.points_cancel": "Stop waiting for the card",
+    "refund.points_tap": "Ask the visitor to tap the card that paid with points (the points "
+                         "go back to that card).",
+    "refund.points_giving": "Giving the points back to card {card}…",
+    "refund.points_refused": "The points cannot go back to card {card}: {reason}. Ask the "
+                             "visitor to tap the card that paid, or choose “Refund in cash”.",
+    "refund.points_stopped": "Stopped waiting for the card. Nothing was refunded yet.",
+    "refund.points_timeout": "No card was tapped, so the refund to points was given up "
+                             "(nothing refunded yet). Refund again or choose “Refund in cash”.",
     "reports.title": "X report / Z closing", "reports.x": "Show X report",
     "reports.z": "Close the day (Z)", "reports.daily_log": "Also take the terminal's daily log",
     "reports.counted": "Cash counted", "reports.expected": "Cash expected",
@@ -289,6 +309,8 @@ _CUSTOMER: Final[dict[str, dict[str, str]]] = {
         "prompt.remove": "カードをお取りください", "prompt.wait": "少々お待ちください",
         "prompt.scan": "QRコードを係員にお見せください",
         "prompt.follow": "決済端末の画面に従ってください",
+        "prompt.tap_refund": "ポイントをお返しします。お支払いに使ったカードをタッチしてください",
+        "points_back": "ポイントのご返却",
         "qr": "QRコードを読み取ってお支払いください", "qr_hint": "スマートフォンのアプリで読み取り",
         "thanks": "ありがとうございました", "change": "おつり",
         "rate": "本日の対応はいかがでしたか（1〜5）", "rated": "ご回答ありがとうございました",
@@ -312,6 +334,8 @@ _CUSTOMER: Final[dict[str, dict[str, str]]] = {
         "prompt.remove": "Please remove your card", "prompt.wait": "One moment, please",
         "prompt.scan": "Please show your QR code to the clerk",
         "prompt.follow": "Please follow the payment terminal",
+        "prompt.tap_refund": "To get your points back, please tap the card you paid with",
+        "points_back": "Points back",
         "qr": "Scan the QR code to pay", "qr_hint": "Use your payment app",
         "thanks": "Thank you", "change": "Your change",
         "rate": "How was our service today? (1-5)", "rated": "Thank you for your feedback",
@@ -335,6 +359,8 @@ _CUSTOMER: Final[dict[str, dict[str, str]]] = {
         "prompt.tap": "请刷卡", "prompt.pin": "请输入密码", "prompt.remove": "请取回您的卡",
         "prompt.wait": "请稍候", "prompt.scan": "请向工作人员出示二维码",
         "prompt.follow": "请按照支付终端的提示操作",
+        "prompt.tap_refund": "退还积分，请刷付款时使用的卡",
+        "points_back": "退还积分",
         "qr": "请扫描二维码付款", "qr_hint": "请使用支付应用扫描",
         "thanks": "谢谢惠顾", "change": "找零",
         "rate": "您对今天的服务满意吗？（1〜5）", "rated": "感谢您的评价", "training": "练习中",
@@ -353,6 +379,8 @@ _CUSTOMER: Final[dict[str, dict[str, str]]] = {
         "prompt.remove": "카드를 빼 주세요", "prompt.wait": "잠시만 기다려 주세요",
         "prompt.scan": "QR 코드를 직원에게 보여 주세요",
         "prompt.follow": "결제 단말기의 안내에 따라 주세요",
+        "prompt.tap_refund": "포인트를 돌려 드립니다. 결제에 사용하신 카드를 터치해 주세요",
+        "points_back": "포인트 반환",
         "qr": "QR 코드를 스캔하여 결제해 주세요", "qr_hint": "결제 앱으로 스캔해 주세요",
         "thanks": "감사합니다", "change": "거스름돈",
         "rate": "오늘 서비스는 어떠셨나요? (1~5)", "rated": "응답해 주셔서 감사합니다",

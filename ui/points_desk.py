@@ -119,6 +119,9 @@ class PointsDesk(QObject):
         self.result_timer.setSingleShot(True)
         self.result_timer.timeout.connect(self._result_shown)
         session.card_event.connect(self.on_card)
+        # screens waiting for a card for their own purpose (a refund to points): while any
+        # holds a claim, a tap is theirs, not a visit's card nor a balance check
+        self.claims: set[object] = set()
         self.quota_timer = QTimer(self)  # award quota from the server, between sales
         self.quota_timer.timeout.connect(self.refresh_quota)
         interval = session.context.points_quota_interval_s
@@ -161,7 +164,7 @@ class PointsDesk(QObject):
         key = self.session.context.points_key
         counter = self.session.counter
         if not isinstance(event, CardTapped) or not self.enabled or key is None \
-                or counter.state.clerk is None:
+                or counter.state.clerk is None or self.claims:
             return
         card, masked = card_token(key, event.idm), mask_idm(event.idm)
         purchase = self.in_sale() and not self.checking

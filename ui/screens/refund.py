@@ -3,7 +3,9 @@
 A sale is called up by its entry number (keypad), from the recent list, or by its receipt
 number; a receipt number that is not in this counter's journal is looked up on the server
 (``AppContext.lookup_receipt``, off the GUI thread) and refunded as another counter's sale
-(``terminal.foreign_refund``: in cash, never voided here).
+(``terminal.foreign_refund``: in cash, or back to points when it was paid with points and this
+counter takes points: the visitor taps the card that paid, ``ui.screens.refund_points``; never
+voided here).
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from functools import partial
 from typing import Any, cast
 
 from terminal.counter import Counter
-from terminal.errors import DomainError, MadoguchiError
+from terminal.errors import DomainError, MadoguchiError, PaymentDeclined
 from terminal.foreign_refund import ForeignSale, foreign_sale, refund_foreign, remaining
 from terminal.journal import Entry
 from terminal.money import format_yen
 from terminal.ports import TenderKind
+from ui.i18n import tr
 from ui.qt import (
     QButtonGroup,
     QGridLayout,
@@ -29,6 +32,7 @@ from ui.qt import (
     QWidget,
 )
 from ui.screens.base import Screen
+from ui.screens.refund_points import CardWait, can_refund_to_points, refusal_reason
 from ui.session import Session
 from ui.widgets.buttons import BigButton, title_label
 from ui.widgets.keypad import Keypad
@@ -46,6 +50,8 @@ TEXTS: dict[str, dict[str, str]] = {
                      "（他の窓口の取引がまだサーバーに届いていなければ、しばらくして再度検索"
                      "してください）。",
         "foreign": "他の窓口（{terminal}）の取引です。返金は現金で行います（取消はできません）。",
+        "foreign_points": "他の窓口（{terminal}）の取引です。現金で、またはポイントで支払われた分は"
+                          "「ポイントに返す」でカードに返金できます（取消はできません）。",
     },
     "en": {
         "receipt": "Receipt number (other counters too)",
@@ -57,6 +63,8 @@ TEXTS: dict[str, dict[str, str]] = {
                      "another counter may not have reached the server yet: search again "
                      "shortly).",
         "foreign": "A sale of another counter ({terminal}): refunded in cash (no void here).",
+        "foreign_points": "A sale of another counter ({terminal}): refunded in cash, or what "
+                          "was paid in points “Back to points” onto the card (no void here).",
     },
 }
 
@@ -87,6 +95,13 @@ class RefundScreen(Screen):
         self.left: dict[int, int] = {}
         self.chosen: dict[int, int] = {}
         self.tender_kind: TenderKind = "cash"
+        # A foreign refund to points, approved, waiting for the card that paid (or its answer).
+        self.points_refund: tuple[ForeignSale, dict[int, int], str] | None = None
+        self.card_wait = CardWait(session, self.isVisible, self)
+        self.card_wait.tapped.connect(self._card_tapped)
+        self.card_wait.ended.connect(self._wait_ended)
+        self.tap_cancel_button = BigButton(
+            on_click=lambda: self.card_wait.stop("refund.points_stopped"))
         self.title = title_label()
         self.recent_caption, self.seq_caption, self.summary = QLabel(), QLabel(), QLabel()
         self.summary.setProperty("i18n_exempt", True)
@@ -128,6 +143,7 @@ class RefundScreen(Screen):
         tenders.addWidget(self.original_button)
         right.addLayout(tenders)
         right.addWidget(self.refund_button)
+        right.addWidget(self.tap_cancel_button)
         right.addWidget(self.void_button)
         row = QHBoxLayout()
         row.addLayout(left, 2)
@@ -147,13 +163,16 @@ class RefundScreen(Screen):
         self.cash_button.setText(self.t("refund.by_cash"))
         self.original_button.setText(self.t("refund.by_original"))
         self.refund_button.setText(self.t("refund.refund"))
+        self.tap_cancel_button.setText(self.t("refund.points_cancel"))
         self.void_button.setText(self.t("refund.void"))
         self.keypad.set_labels(self.t("keypad.back"), self.t("keypad.clear"))
         self._show()
 
     def enter(self, arg: object = None) -> None:
+        self.card_wait.stop()
         self.original = None
         self.foreign = None
+        self.points_refund = None
         self.keypad.clear()
         self.receipt_input.clear()
         while self.recent_layout.count():
@@ -213,7 +232,8 @@ class RefundScreen(Screen):
             foreign, left = cast(tuple[ForeignSale, dict[int, int]], result)
             self.foreign, self.left = foreign, left
             self.original = Entry.from_dict(foreign.original)
-            self.session.say("info", lambda lang: text(lang, "foreign", terminal=foreign.terminal))
+            key = "foreign_points" if can_refund_to_points(self.session, foreign) else "foreign"
+            self.session.say("info", lambda lang: text(lang, key, terminal=foreign.terminal))
         else:
             entry, done = cast(tuple[Entry, dict[int, int]], result)
             self.foreign, self.original = None, entry
@@ -224,7 +244,9 @@ class RefundScreen(Screen):
         self._show()
 
     def _original_kind(self) -> TenderKind | None:
-        if self.original is None or self.foreign is not None:
+        if self.foreign is not None:
+            return "points" if can_refund_to_points(self.session, self.foreign) else None
+        if self.original is None:
             return None
         for tender in self.original.body["tenders"]:
             if tender["kind"] != "cash":
@@ -237,6 +259,8 @@ class RefundScreen(Screen):
             self.set_tender(kind)
 
     def set_tender(self, kind: TenderKind) -> None:
+        if kind == "cash":
+            self.card_wait.stop("refund.points_stopped")  # the clerk switched to cash
         self.tender_kind = kind
         (self.cash_button if kind == "cash" else self.original_button).setChecked(True)
 
@@ -249,10 +273,17 @@ class RefundScreen(Screen):
         self.qty_buttons = {}
         entry = self.original
         enabled = entry is not None
+        waiting = self.points_refund is not None  # for the card, or for the service's answer
         for button in (self.refund_button, self.void_button, self.cash_button):
             button.setEnabled(enabled)
+        self.refund_button.setEnabled(enabled and not waiting)
+        # Not while the service answers a tap: its refusal would wait for another tap.
+        self.cash_button.setEnabled(enabled and (self.card_wait.waiting or not waiting))
         self.void_button.setEnabled(enabled and self.foreign is None)
-        self.original_button.setEnabled(self._original_kind() is not None)
+        self.original_button.setEnabled(self._original_kind() is not None and not waiting)
+        self.original_button.setText(self.t("refund.by_points" if self.foreign is not None
+                                            else "refund.by_original"))
+        self.tap_cancel_button.setVisible(self.card_wait.waiting)
         if entry is None:
             self.summary.setText(self.t("refund.pick"))
             return
@@ -268,6 +299,8 @@ class RefundScreen(Screen):
         qty = QLabel(f"{self.chosen.get(i, 0)} / {self.left.get(i, 0)}")
         minus = BigButton("−", on_click=lambda: self.change(i, -1))
         plus = BigButton("+", on_click=lambda: self.change(i, 1))
+        for button in (minus, plus):
+            button.setEnabled(self.points_refund is None)
         self.qty_buttons[i] = (minus, plus)
         for col, widget in enumerate((name, qty, minus, plus)):
             self.lines_grid.addWidget(widget, i, col)
@@ -287,6 +320,11 @@ class RefundScreen(Screen):
         counter, kind, foreign = self.session.counter, self.tender_kind, self.foreign
 
         def approved(approver: str) -> None:
+            if foreign is not None and kind == "points":
+                self.points_refund = (foreign, quantities, approver)
+                self.card_wait.start()
+                self._show()
+                return
             if foreign is not None:
                 self.session.run(lambda: refund_foreign(
                     counter, foreign.original, foreign.server_refunds, quantities, approver,
@@ -296,6 +334,44 @@ class RefundScreen(Screen):
                              self._done, name="refund")
 
         self.session.approve("approve.refund", approved)
+
+    def _card_tapped(self, card: str, masked: str) -> None:
+        """The card that paid (its token): give the points back in the worker."""
+        if self.points_refund is None:
+            return
+        foreign, quantities, approver = self.points_refund
+        counter = self.session.counter
+        self.session.info("refund.points_giving", card=masked)
+        self.session.update_customer(mode="prompt", prompt="wait")
+        self.session.run(lambda: refund_foreign(
+            counter, foreign.original, foreign.server_refunds, quantities, approver, "points",
+            card=card), self._points_done, partial(self._points_failed, masked),
+            name="refund_foreign_points")
+        self._show()
+
+    def _points_done(self, result: object) -> None:
+        self.points_refund = None
+        self.session.show_customer(mode="welcome")
+        self._done(result)
+
+    def _points_failed(self, masked: str, exc: BaseException) -> None:
+        if isinstance(exc, PaymentDeclined) and self.points_refund is not None:
+            # The service refused this card: say why, and wait for another tap (or cash).
+            reason = str(exc)
+            self.session.say("error", lambda lang: tr(
+                "clerk", lang, "refund.points_refused", card=masked,
+                reason=refusal_reason(reason, lang)))
+            self.card_wait.start(announce=False)
+            self._show()
+            return
+        self.points_refund = None
+        self.session.show_customer(mode="welcome")
+        self.session.fail(exc)
+        self._show()
+
+    def _wait_ended(self) -> None:
+        self.points_refund = None
+        self._show()
 
     def void(self) -> None:
         entry = self.original
