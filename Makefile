@@ -61,7 +61,7 @@ demo: system-deps $(STAMP)
 	    --data $(DEMO_DIR)/app 2>/dev/null && \
 	  echo "tour: $$(ls $(DEMO_DIR)/tour | wc -l) screenshots in $(DEMO_DIR)/tour" && \
 	  $(BIN)/madoguchi simulate --config $(DEMO_CONFIG) --journal $(DEMO_DIR)/museum.db \
-	    --sales 40 --days 1 --seed 1 --open && \
+	    --sales 40 --days 1 --seed 1 --cards 8 --open && \
 	  $(BIN)/madoguchi report x --journal $(DEMO_DIR)/museum.db && \
 	  $(BIN)/madoguchi journal verify $(DEMO_DIR)/museum.db --key $(DEMO_DIR)/museum.key; \
 	fi
