@@ -24,11 +24,11 @@ from madoguchi_testing import shared_dir
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from madoguchi.local_server import prepare_database
 from sync import protocol
 from sync.server.app import create_app
-from sync.server.db import make_engine, migrate
+from sync.server.db import make_engine
 from sync.server.enroll import create_code
-from sync.server.keys import ensure_server_key
 from terminal.day import TOKYO
 from terminal.journal import Journal, TerminalKey
 
@@ -86,14 +86,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 def prepare(database_url: str) -> str:
     """Migrate ``database_url`` and make sure it has a server key; the server public key."""
-    engine = make_engine(database_url)
-    try:
-        migrate(engine)
-        with engine.begin() as conn:
-            public_key, _ = ensure_server_key(conn)
-        return public_key
-    finally:
-        engine.dispose()
+    return prepare_database(database_url)
 
 
 @contextmanager

@@ -5,22 +5,17 @@
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 import requests
 from madoguchi_testing import ROOT, cli_command
-from server_harness import PG_ADMIN_URL, PG_BASE
-from sqlalchemy import create_engine, text
-from sqlalchemy.pool import NullPool
 
 ZYGOTE = Path(__file__).with_name("sync") / "server_zygote.py"
 TIMEOUT = 60.0
@@ -133,24 +128,6 @@ class CliServer:
     def close(self) -> None:
         if self.proc is not None:
             self.kill()
-
-
-@contextmanager
-def own_database() -> Iterator[str]:
-    """A fresh database like ``server_harness.pg_database``, whose admin connection is not
-    pooled: a pooled one would be dead after the PostgreSQL restart and the DROP would fail."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool,
-                          connect_args={"connect_timeout": 5})
-    name = f"mdg_kill_{secrets.token_hex(6)}"
-    with admin.connect() as conn:  # PostgreSQL down: this fails (never skips) the test
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"{PG_BASE}/{name}"
-    finally:
-        wait_postgresql()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def pg_ctlcluster(action: str) -> subprocess.CompletedProcess[str]:

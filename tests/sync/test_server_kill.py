@@ -30,8 +30,8 @@ from server_processes import (
     CliServer,
     ForkedServers,
     Servers,
-    own_database,
     restart_postgresql,
+    wait_postgresql,
 )
 from sqlalchemy import Engine, func, select
 
@@ -318,7 +318,7 @@ def test_server_kill_and_postgresql_restart(tmp_path: Path) -> None:
     upload (other suites using PostgreSQL at that moment see it go away for a few seconds)."""
     started = time.monotonic()
     rng = random.Random(4545)
-    with own_database() as url:
+    with pg_database() as url:
         prepare(url)
         servers = CliServer(url, tmp_path / "server.log")
         try:
@@ -326,6 +326,7 @@ def test_server_kill_and_postgresql_restart(tmp_path: Path) -> None:
             tally = upload_with_kills(setup, 3, rng, batch=10, pg_restart_at=0.5)
         finally:
             servers.close()
+            wait_postgresql()  # back up before pg_database drops the database
         assert tally.kills == 3 and tally.pg_restarts == tally.pg_mid_upload == 1, tally
         finish(setup, tally, started)
 
