@@ -182,12 +182,11 @@ def build_context(config: KioskConfig, data_dir: Path, stack: ExitStack, *, demo
 
     key = TerminalKey.load(key_path)
     uploader = stack.enter_context(_sync(stack, config, key, journal_path, server_url))
-    counter = build_counter(config, journal, SystemClock(), _clerks(config, demo),
-                            devices.payment_terminal, qr_gateway=devices.qr_gateway)
     points, points_key = _points(config, data_dir, stack, demo=demo, key=key,
                                  server_url=server_url)
-    if points is not None and config.points is not None:  # the counter redeems through it
-        counter.points, counter.points_rules = points, config.points
+    counter = build_counter(config, journal, SystemClock(), _clerks(config, demo),
+                            devices.payment_terminal, qr_gateway=devices.qr_gateway,
+                            points=points)
     terminal = config.terminal_id
 
     def receipt_url(seq: int, entry_hash: str) -> str | None:

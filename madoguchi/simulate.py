@@ -290,8 +290,8 @@ class PointsRun:
         """What the server would do at a sync: take the journal's awards, grant quota."""
         if self.service.offline:
             return
-        entries = self.counter.journal.entries()
-        self.service.ingest(e.as_dict() for e in entries if e.seq > self.synced_seq)
+        entries = self.counter.journal.entries(self.synced_seq + 1)
+        self.service.ingest(e.as_dict() for e in entries)
         self.synced_seq = self.counter.journal.last_seq
         self.counter.refresh_points_quota()
 

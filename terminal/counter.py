@@ -19,7 +19,7 @@ from terminal.money import RoundingMode
 from terminal.payments import PaymentDesk, PaymentPending, Prompt
 from terminal.points import PointsRules
 from terminal.points_awards import PointsAwards, PointsTap
-from terminal.points_payments import refund_tenders, void_tenders
+from terminal.points_payments import pay_with_points, refund_tenders, void_tenders
 from terminal.ports import Clock, PaymentTerminal, PointsService, QrGateway, TenderKind
 from terminal.qr_payments import QrCodes
 from terminal.receipt import AwardNote
@@ -178,8 +178,6 @@ class Counter:
     def pay_with_points(self, card: str, points: int) -> Tender:
         """Redeem ``points`` of ``card`` (``terminal.points.card_token``, never the raw IDm)
         through the points service: ``terminal.points_payments.pay_with_points``."""
-        from terminal.points_payments import pay_with_points
-
         return pay_with_points(self, card, points)
 
     # -- はちのへポイント awards (terminal.points_awards) ---------------------------------------

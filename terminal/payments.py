@@ -236,8 +236,6 @@ class PaymentDesk:
     def refund_tender(self, kind: TenderKind, amount: int, original: Mapping[str, Any]) -> Tender:
         if kind == "cash":
             return Tender("cash", amount, given=amount, change=0)
-        if kind == "points":
-            return Tender("points", amount, ref=str(original["receipt_no"]))
         self._check_kind(kind)
         ref = f"{original['receipt_no']}-R{self.counter.journal.last_seq + 1}"
         body: dict[str, Any] = {"operation": "refund", "kind": kind, "amount": amount,
@@ -256,7 +254,7 @@ class PaymentDesk:
 
     def void_tenders(self, original: Mapping[str, Any]) -> None:
         for tender in original["tenders"]:
-            by_device = tender["kind"] in (*PAYMENT_TERMINAL_KINDS, "qr", "points")
+            by_device = tender["kind"] in (*PAYMENT_TERMINAL_KINDS, "qr")
             if by_device and int(tender["amount"]) > 0:
                 self._reverse(tender)
 

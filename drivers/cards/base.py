@@ -13,8 +13,8 @@ import queue
 import threading
 from typing import Self
 
-from drivers.cards.felica import mask_idm
 from terminal.errors import DeviceError, DeviceUnavailable
+from terminal.points import mask_idm
 from terminal.ports import CardEvent, CardRemovedEvent, CardTapped
 
 log = logging.getLogger(__name__)

@@ -82,11 +82,6 @@ class Polling:
     system_code: int | None
 
 
-def mask_idm(idm: bytes) -> str:
-    """An IDm fit for logs and messages: the first 4 hex digits only."""
-    return idm[:2].hex().upper() + "…"
-
-
 def _need(frame: bytes, length: int, what: str) -> None:
     if len(frame) < length:
         raise FelicaFormatError(
@@ -261,7 +256,6 @@ __all__ = [
     "build_acr122_polling",
     "build_polling",
     "card_from_atr",
-    "mask_idm",
     "parse_acr122_polling",
     "parse_apdu_response",
     "parse_atr",

@@ -20,7 +20,6 @@ from drivers.cards.felica import (
     FelicaFormatError,
     build_acr122_polling,
     card_from_atr,
-    mask_idm,
     parse_acr122_polling,
     parse_get_data_idm,
 )
@@ -30,6 +29,7 @@ from terminal.errors import (
     DeviceProtocolError,
     DeviceUnavailable,
 )
+from terminal.points import mask_idm
 
 log = logging.getLogger(__name__)
 

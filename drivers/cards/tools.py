@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import time
 
-from drivers.cards.felica import UNKNOWN_SYSTEM_CODE, mask_idm
+from drivers.cards.felica import UNKNOWN_SYSTEM_CODE
 from terminal.errors import DeviceError, DeviceTimeout
+from terminal.points import mask_idm
 from terminal.ports import CardReader, CardTapped
 
 log = logging.getLogger(__name__)

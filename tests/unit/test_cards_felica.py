@@ -16,7 +16,6 @@ from drivers.cards.felica import (
     build_acr122_polling,
     build_polling,
     card_from_atr,
-    mask_idm,
     parse_acr122_polling,
     parse_atr,
     parse_get_data_idm,
@@ -25,6 +24,7 @@ from drivers.cards.felica import (
     parse_storage_card,
 )
 from terminal.errors import DeviceProtocolError
+from terminal.points import mask_idm
 
 FELICA_ATR = bytes.fromhex("3B8F8001804F0CA0000003061100 3B 0000000042".replace(" ", ""))
 MIFARE_1K_ATR = bytes.fromhex("3B8F8001804F0CA000000306030001000000006A")

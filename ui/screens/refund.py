@@ -274,8 +274,6 @@ class RefundScreen(Screen):
         entry = self.original
         enabled = entry is not None
         waiting = self.points_refund is not None  # for the card, or for the service's answer
-        for button in (self.refund_button, self.void_button, self.cash_button):
-            button.setEnabled(enabled)
         self.refund_button.setEnabled(enabled and not waiting)
         # Not while the service answers a tap: its refusal would wait for another tap.
         self.cash_button.setEnabled(enabled and (self.card_wait.waiting or not waiting))
