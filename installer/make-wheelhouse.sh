@@ -43,6 +43,6 @@ build_wheels "$SOURCE" "$OUT"
 log "building the dependencies' wheels (hash-checked) into $OUT"
 "$PYTHON" -m pip wheel --quiet --disable-pip-version-check --require-hashes \
     -r "$OUT/$RUNTIME_LOCK_NAME" -w "$OUT" >&2 \
-    || die "pip wheel --require-hashes -r $SOURCE/$RUNTIME_LOCK_NAME failed"
+    || die "pip wheel --require-hashes -r $OUT/$RUNTIME_LOCK_NAME failed"
 add_built_hashes "$OUT/$RUNTIME_LOCK_NAME" "$OUT"
 log "done: $OUT ($(find "$OUT" -maxdepth 1 -name '*.whl' | wc -l) wheels)"

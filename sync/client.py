@@ -132,6 +132,11 @@ def raise_for_status(response: requests.Response) -> None:
             f"サーバーが応答できません (server busy or failing, HTTP {status}): {message}",
             _retry_after(response),
         )
+    error = str(data.get("error", ""))
+    if status == 409 and error == "conflict":  # enroll: not a journal fork
+        raise ServerRefused(
+            f"この端末IDは別の鍵で登録済みです (terminal already enrolled with another key) "
+            f"(HTTP 409): {message}", 409, error)
     if status == 409:
         seq = _int_or_none(data.get("seq"))
         raise ForkDetected(
@@ -141,7 +146,6 @@ def raise_for_status(response: requests.Response) -> None:
             seq,
             _int_or_none(data.get("ack")),
         )
-    error = str(data.get("error", ""))
     hint = _REFUSED_HINTS.get(status, "サーバーが拒否しました (refused)")
     if error == "chain":
         hint = (f"サーバーの控えと端末のジャーナルがつながりません (chain mismatch at seq "
@@ -311,11 +315,6 @@ def enroll(base_url: str, code: str, terminal: str, facility: str, public_key_b6
     try:
         response = _send(http, "POST", url, body, {"Content-Type": "application/json"}, timeout)
         with response:
-            if response.status_code == 409:  # not a journal fork: the id is enrolled already
-                message, _data = _detail(response)
-                raise ServerRefused(
-                    f"この端末IDは別の鍵で登録済みです (terminal already enrolled with another "
-                    f"key) (HTTP 409): {message}", 409, "conflict")
             raise_for_status(response)
             data = _json(response)
     finally:

@@ -29,7 +29,7 @@ from urllib.parse import quote
 from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection
 
-from sync.server.console.reports import Document, Period, Scope, documents
+from sync.server.console.reports import Document, Period, Scope, documents, int_field
 from sync.server.models import StoredEntry, Terminal
 from terminal.errors import MadoguchiError
 from terminal.journal.export import header_line
@@ -68,9 +68,6 @@ class ExportResult:
     filename: str
 
 
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
 
 def tender_summary(body: Mapping[str, Any]) -> str:
     parts = []
@@ -78,12 +75,12 @@ def tender_summary(body: Mapping[str, Any]) -> str:
         if isinstance(tender, dict):
             kind = str(tender.get("kind"))
             label = _TENDER_LABELS.get(kind, kind)
-            parts.append(f"{label} {_int(tender.get('amount'))}")
+            parts.append(f"{label} {int_field(tender.get('amount'))}")
     return " / ".join(parts)
 
 
 def _taxes(body: Mapping[str, Any]) -> dict[str, int]:
-    return {str(t.get("tax_class")): _int(t.get("tax"))
+    return {str(t.get("tax_class")): int_field(t.get("tax"))
             for t in body.get("taxes") or () if isinstance(t, dict)}
 
 
@@ -100,8 +97,8 @@ def document_rows(doc: Document) -> Iterator[list[Cell]]:
         yield [doc.day, doc.facility, doc.terminal, doc.seq, doc.receipt_no or "",
                KIND_LABELS[doc.kind], doc.at, str(line.get("accounting_code", "")),
                str(line.get("account", "")), str(line.get("code", "")),
-               str(line.get("name", "")), sign * _int(line.get("qty")),
-               _int(line.get("unit_price")), sign * _int(line.get("amount")),
+               str(line.get("name", "")), sign * int_field(line.get("qty")),
+               int_field(line.get("unit_price")), sign * int_field(line.get("amount")),
                TAX_CLASS_LABELS.get(tax_class, tax_class), sign * tax, tenders]
 
 

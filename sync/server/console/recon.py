@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from sync.server import derived
 from sync.server.console.models import Explanation
+from sync.server.console.reports import int_field
 from sync.server.console.web import yen
 from sync.server.models import DayTotals, PaymentLog, Terminal, ZClosing
 from terminal.reports import TAX_CLASS_LABELS
@@ -74,9 +75,6 @@ class TerminalDay:
 
 
 # -- the comparisons (pure) ------------------------------------------------------------------
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
 
 def _money(source: tuple[str, str], label: str, en: str, theirs: int, ours: int) -> Finding:
     gap = yen(abs(theirs - ours))
@@ -94,20 +92,20 @@ def compare_z(z: Mapping[str, Any], totals: Mapping[str, Any]) -> list[Finding]:
     found: list[Finding] = []
     source = ("Z", "Z")
     for key, label, en in COUNT_FIELDS:
-        theirs, ours = _int(z.get(key)), _int(totals.get(key))
+        theirs, ours = int_field(z.get(key)), int_field(totals.get(key))
         if theirs != ours:
             found.append(Finding("bad", f"Zの{label} {theirs}件 とジャーナル {ours}件 が "
                                  f"{abs(theirs - ours)}件 不一致 (Z {en} {theirs} vs "
                                  f"journal {ours})"))
     for key, label, en in YEN_FIELDS:
-        theirs, ours = _int(z.get(key)), _int(totals.get(key))
+        theirs, ours = int_field(z.get(key)), int_field(totals.get(key))
         if theirs != ours:
             found.append(_money(source, label, en, theirs, ours))
     for name, labeller in (("by_tender", _tender_label), ("by_tax_class", _class_label),
                            ("tax_by_class", _tax_label)):
         mine, other = _mapping(totals.get(name)), _mapping(z.get(name))
         for key in sorted(set(mine) | set(other)):
-            theirs, ours = _int(other.get(key)), _int(mine.get(key))
+            theirs, ours = int_field(other.get(key)), int_field(mine.get(key))
             if theirs != ours:
                 found.append(_money(source, *labeller(key), theirs, ours))
     return found
@@ -128,10 +126,10 @@ def _mapping(value: object) -> dict[str, Any]:
 def _sum_logs(logs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {"count": 0, "total": 0, "by_tender": {}}
     for log in logs:
-        result["count"] += _int(log.get("count"))
-        result["total"] += _int(log.get("total"))
+        result["count"] += int_field(log.get("count"))
+        result["total"] += int_field(log.get("total"))
         for kind, amount in _mapping(log.get("by_tender")).items():
-            result["by_tender"][kind] = result["by_tender"].get(kind, 0) + _int(amount)
+            result["by_tender"][kind] = result["by_tender"].get(kind, 0) + int_field(amount)
     return result
 
 
@@ -140,7 +138,7 @@ def compare_batch(logs: Sequence[Mapping[str, Any]], totals: Mapping[str, Any]) 
     transit tenders (and any other tender the batch lists)."""
     journal = _mapping(totals.get("by_tender"))
     if not logs:
-        paid = {k: journal[k] for k in PAYMENT_TERMINAL_TENDERS if _int(journal.get(k))}
+        paid = {k: journal[k] for k in PAYMENT_TERMINAL_TENDERS if int_field(journal.get(k))}
         if not paid:
             return []
         return [Finding("warn", "決済端末の日計 (payment.daily_log) がありません "
@@ -150,11 +148,11 @@ def compare_batch(logs: Sequence[Mapping[str, Any]], totals: Mapping[str, Any]) 
     kinds = sorted((set(PAYMENT_TERMINAL_TENDERS) | set(batch["by_tender"]))
                    - set(NOT_IN_BATCH))
     source = ("決済端末日計", "payment terminal batch")
-    found = [_money(source, *_tender_label(kind), _int(batch["by_tender"].get(kind)),
-                    _int(journal.get(kind)))
+    found = [_money(source, *_tender_label(kind), int_field(batch["by_tender"].get(kind)),
+                    int_field(journal.get(kind)))
              for kind in kinds
-             if _int(batch["by_tender"].get(kind)) != _int(journal.get(kind))]
-    ours = sum(_int(journal.get(kind)) for kind in kinds)
+             if int_field(batch["by_tender"].get(kind)) != int_field(journal.get(kind))]
+    ours = sum(int_field(journal.get(kind)) for kind in kinds)
     if batch["total"] != ours:
         found.append(_money(source, "合計", "total", batch["total"], ours))
     return found
@@ -162,15 +160,15 @@ def compare_batch(logs: Sequence[Mapping[str, Any]], totals: Mapping[str, Any]) 
 
 def compare_cash(z: Mapping[str, Any]) -> list[Finding]:
     """Counted cash against expected cash, both as the Z recorded them."""
-    counted, expected = z.get("cash_counted"), _int(z.get("cash_expected"))
+    counted, expected = z.get("cash_counted"), int_field(z.get("cash_expected"))
     if counted is None:
         return [Finding("warn", "現金が計数されていません (cash was not counted at the Z)")]
-    gap = _int(counted) - expected
+    gap = int_field(counted) - expected
     if gap == 0:
         return []
     word, en = ("過剰", "over") if gap > 0 else ("不足", "short")
-    return [Finding("bad", f"現金 実査 {yen(_int(counted))} と理論値 {yen(expected)} が "
-                    f"{yen(abs(gap))} {word} (cash counted {yen(_int(counted))} vs expected "
+    return [Finding("bad", f"現金 実査 {yen(int_field(counted))} と理論値 {yen(expected)} が "
+                    f"{yen(abs(gap))} {word} (cash counted {yen(int_field(counted))} vs expected "
                     f"{yen(expected)}: {yen(abs(gap))} {en})")]
 
 

@@ -137,7 +137,7 @@ def documents(conn: Connection, facilities: Scope, period: Period, *,
         result.close()
 
 
-def _int(value: object) -> int:
+def int_field(value: object) -> int:
     """An int field of a stored body; anything else counts 0 (ingest checked the format,
     not every body field; the day totals report such a day as an error)."""
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
@@ -204,16 +204,16 @@ def revenue_report(conn: Connection, facilities: Scope, period: Period,
     for doc in documents(conn, facilities, period, facility=facility):
         key, sign = period_key(doc.day, grouping), doc.sign
         count += 1
-        total += sign * _int(doc.body.get("total"))
+        total += sign * int_field(doc.body.get("total"))
         for line in _items(doc.body, "lines"):
             code = str(line.get("accounting_code", NO_CODE))
             cell = codes[(key, code, str(line.get("account", "")))]
-            cell[0] += sign * _int(line.get("qty"))
-            cell[1] += sign * _int(line.get("amount"))
+            cell[0] += sign * int_field(line.get("qty"))
+            cell[1] += sign * int_field(line.get("amount"))
         for tax in _items(doc.body, "taxes"):
             cell = taxes[(key, str(tax.get("tax_class")))]
-            cell[0] += sign * _int(tax.get("base"))
-            cell[1] += sign * _int(tax.get("tax"))
+            cell[0] += sign * int_field(tax.get("base"))
+            cell[1] += sign * int_field(tax.get("tax"))
     accounts: dict[tuple[str, str], int] = defaultdict(int)
     for (key, _code, account), (_qty, amount) in codes.items():
         accounts[(key, account)] += amount
@@ -285,7 +285,7 @@ def visits(conn: Connection, facilities: Scope, period: Period,
     for row in day_totals(conn, facilities, period)[0]:
         cell = cells[(period_key(row.day, grouping), row.facility)]
         for index, key in enumerate(("count", "refund_count", "void_count", "visits")):
-            cell[index] += _int(row.totals.get(key))
+            cell[index] += int_field(row.totals.get(key))
     return [VisitRow(p, f, s, r, v, s - v, n)
             for (p, f), (s, r, v, n) in sorted(cells.items())]
 
@@ -302,7 +302,7 @@ def revenue_by_facility(conn: Connection, facilities: Scope, period: Period,
     """Net revenue per (period, facility), from the day totals."""
     cells: dict[tuple[str, str], int] = defaultdict(int)
     for row in day_totals(conn, facilities, period)[0]:
-        cells[(period_key(row.day, grouping), row.facility)] += _int(row.totals.get("total"))
+        cells[(period_key(row.day, grouping), row.facility)] += int_field(row.totals.get("total"))
     return [RevenuePoint(p, f, t) for (p, f), t in sorted(cells.items())]
 
 
@@ -327,8 +327,8 @@ def tender_mix(conn: Connection, facilities: Scope, period: Period) -> TenderMix
     for row in day_totals(conn, facilities, period)[0]:
         tenders = row.totals.get("by_tender")
         for kind, amount in (tenders.items() if isinstance(tenders, dict) else ()):
-            by_facility[row.facility][kind] += _int(amount)
-            overall[kind] += _int(amount)
+            by_facility[row.facility][kind] += int_field(amount)
+            overall[kind] += int_field(amount)
     total = sum(overall.values())
     return TenderMix({f: dict(t) for f, t in sorted(by_facility.items())}, dict(overall),
                      total, _share(overall.get(TRANSIT_IC, 0), total))
@@ -349,7 +349,7 @@ def satisfaction(conn: Connection, facilities: Scope, period: Period) -> list[Ra
     """The visitors' one-tap ratings per facility (scores outside 1-5 are ignored)."""
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * 5)
     for doc in documents(conn, facilities, period, kinds=(RATING_KIND,)):
-        score = _int(doc.body.get("score"))
+        score = int_field(doc.body.get("score"))
         if 1 <= score <= 5:
             counts[doc.facility][score - 1] += 1
     rows = []

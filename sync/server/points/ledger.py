@@ -19,7 +19,8 @@ from typing import Any, Final
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from sync.server.keys import server_key
+from sync.server.keys import KEY_ID, server_key
+from sync.server.models import ServerKey
 from sync.server.points.models import PointsLedgerHead, PointsLedgerRow
 from terminal.journal.canonical import canonical
 from terminal.journal.keys import TerminalKey, verify_hash_sig
@@ -70,12 +71,17 @@ def lock_head(conn: Connection) -> tuple[int, str]:
     return int(row.seq), str(row.hash)
 
 
-_KEYS: dict[str, TerminalKey] = {}
+_KEYS: dict[str, TerminalKey] = {}  # private PEM -> the parsed key (parsed once per process)
 
 
 def _signer(conn: Connection) -> TerminalKey:
-    key = server_key(conn)
-    return _KEYS.setdefault(key.public_key_b64, key)
+    pem = conn.execute(select(ServerKey.private_pem).where(ServerKey.id == KEY_ID)).scalar()
+    if pem is None:
+        return server_key(conn)  # says what is missing and what to do
+    key = _KEYS.get(pem)
+    if key is None:
+        key = _KEYS[pem] = TerminalKey.from_pem(pem.encode("ascii"))
+    return key
 
 
 def append(conn: Connection, rows: Sequence[Row]) -> list[int]:
